@@ -1,0 +1,765 @@
+"""The stack configuration contract: the only module that knows config key names and defaults.
+
+Every key of DESIGN.md's contract is a typed field here, with its default in code (Pulumi.yaml
+defaults are not applied under mocks, and a program whose behaviour depends on them cannot be
+tested). ``load_config()`` turns raw stack config into frozen objects, or stops the program with
+one ``pulumi.RunError`` per bad value, naming its key path, *before* any resource is registered.
+Components receive these objects and never read ``pulumi.Config`` themselves.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+PROJECT = "lambda-exposure"
+HANDLERS_DIR = Path(__file__).resolve().parent.parent / "handlers"
+
+# CloudWatch Logs accepts only these retention periods; anything else fails at deploy time.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+
+# Service identifiers seen in ip-ranges.json (2026-07). AWS adds new ones without notice, so an
+# identifier outside this list is accepted with a warning rather than refused.
+KNOWN_IP_RANGE_SERVICES = frozenset(
+    {
+        "AMAZON", "AMAZON_APPFLOW", "AMAZON_CONNECT", "API_GATEWAY", "AURORA_DSQL",
+        "CHIME_MEETINGS", "CHIME_VOICECONNECTOR", "CLOUD9", "CLOUDFRONT",
+        "CLOUDFRONT_ORIGIN_FACING", "CODEBUILD", "DYNAMODB", "EBS", "EC2", "EC2_INSTANCE_CONNECT",
+        "EFS", "GLOBALACCELERATOR", "IVS_LOW_LATENCY", "IVS_REALTIME", "KINESIS_VIDEO_STREAMS",
+        "MEDIA_PACKAGE_V2", "ROUTE53", "ROUTE53_HEALTHCHECKS", "ROUTE53_HEALTHCHECKS_PUBLISHING",
+        "ROUTE53_RESOLVER", "S3", "WORKSPACES_GATEWAYS",
+    }
+)  # fmt: skip
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_FUNCTION_ARN_RE = re.compile(
+    r"^arn:aws(-[a-z]+)*:lambda:[a-z]{2}(-[a-z]+)+-\d:\d{12}:function:[A-Za-z0-9_-]{1,64}$"
+)
+_ACM_ARN_RE = re.compile(
+    r"^arn:aws(-[a-z]+)*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}$"
+)
+_IAM_PRINCIPAL_RE = re.compile(
+    r"^arn:aws(-[a-z]+)*:(iam::\d{12}:(root|(user|role)/[\w+=,.@/-]+)|sts::\d{12}:assumed-role/[\w+=,.@/-]+)$"
+)
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_PATH_RE = re.compile(r"^/([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
+
+
+class ConfigError(ValueError):
+    """A config value the program cannot use; carries the key path for the message."""
+
+
+# --------------------------------------------------------------------------------------------
+# Reusable field types. Each validator raises ValueError with a message that reads well after
+# the key path: "staticIp.allowedCidrs[1]: '10.0.0.300/8' is not a CIDR".
+# --------------------------------------------------------------------------------------------
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR") from None
+    if "/" not in value:
+        raise ValueError(f"{value!r} is not a CIDR (write {network} with its prefix length)")
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} has host bits set (did you mean {network.with_prefixlen}?)"
+        ) from None
+    return network.with_prefixlen
+
+
+def _ipv4_cidr(value: str) -> str:
+    normalized = _cidr(value)
+    if ipaddress.ip_network(normalized).version != 4:
+        raise ValueError(f"{value!r} is an IPv6 CIDR; only IPv4 is allowed here")
+    return normalized
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_cidr)]
+
+
+def _region(value: str) -> str:
+    if not _REGION_RE.match(value):
+        raise ValueError(f"{value!r} is not an AWS region name (like eu-west-1)")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_region)]
+
+
+def _unique(values: list[Any], what: str) -> list[Any]:
+    seen: set[Any] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            raise ValueError(f"duplicate {what} {value!r} at [{index}]")
+        seen.add(value)
+    return values
+
+
+class _Model(BaseModel):
+    """Base: camelCase keys, unknown keys refused (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------------------------
+# functions
+# --------------------------------------------------------------------------------------------
+
+
+class FunctionConfig(_Model):
+    """One exposed function: a bundled handler module, or an existing function by ARN."""
+
+    name: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+    handler: str | None = None
+    arn: str | None = None
+    path: str = "/"
+    memory_size: int = Field(default=256, ge=128, le=10240, alias="memorySize")
+    timeout: int = Field(default=10, ge=1, le=900)
+    log_retention_days: int = Field(default=14, alias="logRetentionDays")
+
+    @field_validator("handler")
+    @classmethod
+    def _handler_module_exists(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not re.match(r"^[a-z_][a-z0-9_]*$", value):
+            raise ValueError(f"{value!r} is not a Python module name")
+        if not (HANDLERS_DIR / f"{value}.py").is_file():
+            bundled = sorted(p.stem for p in HANDLERS_DIR.glob("*.py") if p.stem != "__init__")
+            raise ValueError(
+                f"no bundled handler module handlers/{value}.py (bundled: {', '.join(bundled)})"
+            )
+        return value
+
+    @field_validator("arn")
+    @classmethod
+    def _is_function_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _FUNCTION_ARN_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not an unqualified Lambda function ARN "
+                "(arn:aws:lambda:<region>:<account>:function:<name>)"
+            )
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _is_path_prefix(cls, value: str) -> str:
+        if not _PATH_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not a path prefix (starts with '/', no trailing '/', "
+                "letters, digits and . _ ~ - only)"
+            )
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _is_retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"{value} is not a CloudWatch Logs retention period {LOG_RETENTION_DAYS}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _handler_xor_arn(self) -> FunctionConfig:
+        if self.handler and self.arn:
+            raise ValueError("give either 'handler' (bundled) or 'arn' (existing), not both")
+        if not self.handler and not self.arn:
+            raise ValueError("give 'handler' (a module in handlers/) or 'arn' (existing function)")
+        return self
+
+    @property
+    def bundled(self) -> bool:
+        return self.handler is not None
+
+
+def _default_functions() -> list[FunctionConfig]:
+    return [FunctionConfig(name="app", handler="app", path="/")]
+
+
+# --------------------------------------------------------------------------------------------
+# network
+# --------------------------------------------------------------------------------------------
+
+
+class NetworkConfig(_Model):
+    """A new VPC (cidr, azCount) or an existing one (vpcId and its subnets), never both."""
+
+    cidr: Ipv4Cidr = "10.20.0.0/16"
+    az_count: int = Field(default=2, ge=1, le=6, alias="azCount")
+    vpc_id: str | None = Field(default=None, alias="vpcId", pattern=r"^vpc-[0-9a-f]{8,17}$")
+    public_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list, alias="publicSubnetIds"
+    )
+    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list, alias="privateSubnetIds"
+    )
+
+    @field_validator("cidr")
+    @classmethod
+    def _vpc_size(cls, value: str) -> str:
+        prefix = ipaddress.ip_network(value).prefixlen
+        if not 16 <= prefix <= 24:
+            raise ValueError(f"{value!r}: a VPC CIDR must be between /16 and /24")
+        return value
+
+    @field_validator("public_subnet_ids", "private_subnet_ids")
+    @classmethod
+    def _no_duplicate_subnets(cls, value: list[str]) -> list[str]:
+        return _unique(value, "subnet id")
+
+    @model_validator(mode="after")
+    def _new_or_existing(self) -> NetworkConfig:
+        existing_only = {"publicSubnetIds", "privateSubnetIds"}
+        given = {self.model_fields[f].alias or f for f in self.model_fields_set}
+        if self.vpc_id is None and given & existing_only:
+            raise ValueError("publicSubnetIds/privateSubnetIds need 'vpcId' (an existing VPC)")
+        if self.vpc_id is not None and given & {"cidr", "azCount"}:
+            raise ValueError("'cidr'/'azCount' describe a new VPC; remove them when 'vpcId' is set")
+        return self
+
+    @property
+    def existing(self) -> bool:
+        return self.vpc_id is not None
+
+
+# --------------------------------------------------------------------------------------------
+# patterns
+# --------------------------------------------------------------------------------------------
+
+
+class RegionEndpoint(_Model):
+    """One region of a multi-region static IP entry."""
+
+    region: Region
+    traffic_dial_percentage: int = Field(default=100, ge=0, le=100, alias="trafficDialPercentage")
+
+
+class StaticIpConfig(_Model):
+    """Global Accelerator (2 anycast IPs) or NLB with one Elastic IP per AZ, then ALB → Lambda."""
+
+    enabled: bool = False
+    entry: Literal["global-accelerator", "nlb"] = "global-accelerator"
+    allowed_cidrs: list[Cidr] = Field(default_factory=list, alias="allowedCidrs")
+    certificate_arn: str = Field(default="", alias="certificateArn")
+    ip_address_type: Literal["IPV4", "DUAL_STACK"] = Field(default="IPV4", alias="ipAddressType")
+    ssl_policy: str = Field(
+        default="ELBSecurityPolicy-TLS13-1-2-2021-06", alias="sslPolicy", pattern=r"^ELBSecurity"
+    )
+    protect_static_ips: bool = Field(default=True, alias="protectStaticIps")
+    regions: list[Region | RegionEndpoint] = Field(default_factory=list)
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _is_acm_arn(cls, value: str) -> str:
+        if value and not _ACM_ARN_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not an ACM certificate ARN "
+                "(arn:aws:acm:<region>:<account>:certificate/<uuid>)"
+            )
+        return value
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _no_duplicate_cidrs(cls, value: list[str]) -> list[str]:
+        return _unique(value, "CIDR")
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_as_objects(cls, value: list[str | RegionEndpoint]) -> list[RegionEndpoint]:
+        endpoints = [RegionEndpoint(region=v) if isinstance(v, str) else v for v in value]
+        _unique([e.region for e in endpoints], "region")
+        return endpoints
+
+    @model_validator(mode="after")
+    def _families_match_entry(self) -> StaticIpConfig:
+        v6_allowed = self.entry == "global-accelerator" and self.ip_address_type == "DUAL_STACK"
+        if not v6_allowed:
+            for index, cidr in enumerate(self.allowed_cidrs):
+                if ipaddress.ip_network(cidr).version == 6:
+                    raise ConfigError(
+                        f"allowedCidrs[{index}]: {cidr!r} is IPv6, but this entry only carries "
+                        "IPv4 (IPv6 clients need entry: global-accelerator with "
+                        "ipAddressType: DUAL_STACK)"
+                    )
+        if self.regions and self.entry != "global-accelerator":
+            raise ConfigError("regions: several regions need entry: global-accelerator")
+        return self
+
+    @property
+    def https(self) -> bool:
+        return bool(self.certificate_arn)
+
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]
+
+
+class ApiRoute(_Model):
+    """A method + path with its own source lists and authorization."""
+
+    method: HttpMethod
+    path: str
+    allow: list[Cidr] = Field(default_factory=list)
+    deny: list[Cidr] = Field(default_factory=list)
+    auth: Literal["NONE", "AWS_IAM"] = "NONE"
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("path")
+    @classmethod
+    def _route_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"{value!r} must start with '/'")
+        if not re.match(r"^/[A-Za-z0-9._~/*{}+-]*$", value) or "//" in value:
+            raise ValueError(f"{value!r} is not a valid API path")
+        return value
+
+
+class Throttling(_Model):
+    burst_limit: int = Field(default=100, ge=0, le=10000, alias="burstLimit")
+    rate_limit: float = Field(default=50.0, ge=0, le=10000, alias="rateLimit")
+
+
+class IpRestrictedApiConfig(_Model):
+    """API Gateway REST API whose resource policy allows / denies source CIDRs, per route."""
+
+    enabled: bool = False
+    endpoint_type: Literal["REGIONAL", "PRIVATE"] = Field(default="REGIONAL", alias="endpointType")
+    allow: list[Cidr] = Field(default_factory=list)
+    deny: list[Cidr] = Field(default_factory=list)
+    routes: list[ApiRoute] = Field(default_factory=list)
+    stage_name: str = Field(default="api", alias="stageName", pattern=r"^[A-Za-z0-9_]{1,128}$")
+    throttling: Throttling = Field(default_factory=Throttling)
+    log_retention_days: int = Field(default=30, alias="logRetentionDays")
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _is_retention(cls, value: int) -> int:
+        return FunctionConfig._is_retention(value)
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_routes(cls, value: list[ApiRoute]) -> list[ApiRoute]:
+        _unique([(r.method, r.path) for r in value], "route (method, path)")
+        return value
+
+
+class CorsConfig(_Model):
+    allow_origins: list[str] = Field(default_factory=list, alias="allowOrigins")
+    allow_methods: list[str] = Field(default_factory=lambda: ["GET"], alias="allowMethods")
+    allow_headers: list[str] = Field(default_factory=list, alias="allowHeaders")
+    expose_headers: list[str] = Field(default_factory=list, alias="exposeHeaders")
+    allow_credentials: bool = Field(default=False, alias="allowCredentials")
+    max_age: int = Field(default=300, ge=0, le=86400, alias="maxAge")
+
+
+class EdgeConfig(_Model):
+    """CloudFront in front of AWS_IAM function URLs, signed by OAC or a Lambda@Edge signer."""
+
+    enabled: bool = False
+    signing: Literal["oac", "lambda-edge"] = "oac"
+    static_site: bool = Field(default=False, alias="staticSite")
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = Field(
+        default="PriceClass_100", alias="priceClass"
+    )
+    cors: CorsConfig | None = None
+    allowed_cidrs: list[Cidr] = Field(default_factory=list, alias="allowedCidrs")
+    rate_limit: int = Field(default=2000, ge=10, le=2_000_000_000, alias="rateLimit")
+    retain_edge_function: bool = Field(default=True, alias="retainEdgeFunction")
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _no_duplicate_cidrs(cls, value: list[str]) -> list[str]:
+        return _unique(value, "CIDR")
+
+
+def _principal(value: str) -> str:
+    if not (_ACCOUNT_RE.match(value) or _IAM_PRINCIPAL_RE.match(value)):
+        raise ValueError(
+            f"{value!r} is not an IAM principal ARN (arn:aws:iam::<account>:root|user/..|role/..) "
+            "or a 12-digit account id"
+        )
+    return value
+
+
+def _read_only_lambda_action(value: str) -> str:
+    if not re.match(r"^lambda:(Get|List)[A-Za-z]+$", value):
+        raise ValueError(f"{value!r} is not a read-only Lambda action (lambda:Get*/lambda:List*)")
+    return value
+
+
+class PrivateEndpointConfig(_Model):
+    """Interface VPC endpoint for the Lambda API, with a policy naming who may invoke what."""
+
+    enabled: bool = False
+    allowed_principals: list[Annotated[str, AfterValidator(_principal)]] = Field(
+        default_factory=list, alias="allowedPrincipals"
+    )
+    private_dns: bool = Field(default=True, alias="privateDns")
+    allowed_cidrs: list[Cidr] = Field(default_factory=list, alias="allowedCidrs")
+    allowed_actions: list[Annotated[str, AfterValidator(_read_only_lambda_action)]] = Field(
+        default_factory=list, alias="allowedActions"
+    )
+
+
+class StaticEgressConfig(_Model):
+    """Bundled functions in private subnets behind NAT gateway(s) with Elastic IPs."""
+
+    enabled: bool = False
+    nat_per_az: bool = Field(default=False, alias="natPerAz")
+    echo_url: str = Field(default="", alias="echoUrl")
+    protect_egress_ips: bool = Field(default=True, alias="protectEgressIps")
+
+    @field_validator("echo_url")
+    @classmethod
+    def _https_url(cls, value: str) -> str:
+        if value and not re.match(r"^https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?$", value):
+            raise ValueError(f"{value!r} is not an https:// URL")
+        return value
+
+
+def _ip_range_region(value: str) -> str:
+    return value if value == "GLOBAL" else _region(value)
+
+
+def _ip_range_service(value: str) -> str:
+    if not re.match(r"^[A-Z0-9_]+$", value):
+        raise ValueError(f"{value!r} is not an ip-ranges.json service identifier (like CLOUDFRONT)")
+    return value
+
+
+class IpRangeSyncConfig(_Model):
+    """Keep a prefix list / security groups / WAF IP set equal to AWS's published ranges."""
+
+    enabled: bool = False
+    services: list[Annotated[str, AfterValidator(_ip_range_service)]] = Field(
+        default_factory=lambda: ["CLOUDFRONT"], min_length=1
+    )
+    regions: list[Annotated[str, AfterValidator(_ip_range_region)]] = Field(
+        default_factory=lambda: ["GLOBAL"]
+    )
+    ipv6: bool = True
+    targets: list[Literal["prefixList", "securityGroup", "wafIpSet"]] = Field(
+        default_factory=lambda: ["prefixList"], min_length=1
+    )
+    ports: list[int] = Field(default_factory=lambda: [443], min_length=1)
+    security_group_count: int = Field(default=4, ge=1, le=50, alias="securityGroupCount")
+    rules_per_group: int = Field(default=60, ge=1, le=1000, alias="rulesPerGroup")
+    waf_scope: Literal["REGIONAL", "CLOUDFRONT"] = Field(default="REGIONAL", alias="wafScope")
+    schedule: str = Field(default="rate(1 day)", pattern=r"^(rate|cron)\(.+\)$")
+
+    @field_validator("services", "regions", "targets")
+    @classmethod
+    def _no_duplicates(cls, value: list[str]) -> list[str]:
+        return _unique(value, "value")
+
+    @field_validator("ports")
+    @classmethod
+    def _valid_ports(cls, value: list[int]) -> list[int]:
+        for index, port in enumerate(value):
+            if not 1 <= port <= 65535:
+                raise ValueError(f"[{index}]: {port} is not a TCP port")
+        return _unique(value, "port")
+
+
+# --------------------------------------------------------------------------------------------
+# the whole stack
+# --------------------------------------------------------------------------------------------
+
+
+class StackConfig(_Model):
+    """Everything the program needs, validated. Built only by ``parse_config``."""
+
+    region: Region
+    functions: list[FunctionConfig] = Field(default_factory=_default_functions, min_length=1)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    static_ip: StaticIpConfig = Field(default_factory=StaticIpConfig, alias="staticIp")
+    ip_restricted_api: IpRestrictedApiConfig = Field(
+        default_factory=IpRestrictedApiConfig, alias="ipRestrictedApi"
+    )
+    edge: EdgeConfig = Field(default_factory=EdgeConfig)
+    private_endpoint: PrivateEndpointConfig = Field(
+        default_factory=PrivateEndpointConfig, alias="privateEndpoint"
+    )
+    static_egress: StaticEgressConfig = Field(
+        default_factory=StaticEgressConfig, alias="staticEgress"
+    )
+    ip_range_sync: IpRangeSyncConfig = Field(default_factory=IpRangeSyncConfig, alias="ipRangeSync")
+
+    @field_validator("functions")
+    @classmethod
+    def _unique_names_and_paths(cls, value: list[FunctionConfig]) -> list[FunctionConfig]:
+        for index, fn in enumerate(value):
+            if fn.name in {f.name for f in value[:index]}:
+                raise ConfigError(f"[{index}].name: duplicate function name {fn.name!r}")
+            if fn.path in {f.path for f in value[:index]}:
+                raise ConfigError(
+                    f"[{index}].path: {fn.path!r} is already served by another function"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> StackConfig:
+        net = self.network
+        needs_private = [
+            key
+            for key, on in (
+                ("staticIp", self.static_ip.enabled),
+                ("privateEndpoint", self.private_endpoint.enabled),
+                ("staticEgress", self.static_egress.enabled),
+                (
+                    "ipRestrictedApi",
+                    self.ip_restricted_api.enabled
+                    and self.ip_restricted_api.endpoint_type == "PRIVATE",
+                ),
+            )
+            if on
+        ]
+        if net.existing and needs_private and not net.private_subnet_ids:
+            raise ConfigError(
+                f"network.privateSubnetIds: {', '.join(needs_private)} need private subnets "
+                "of the existing VPC"
+            )
+        needs_public = [
+            key
+            for key, on in (
+                ("staticIp (entry: nlb)", self.static_ip.enabled and self.static_ip.entry == "nlb"),
+                ("staticEgress", self.static_egress.enabled),
+            )
+            if on
+        ]
+        if net.existing and needs_public and not net.public_subnet_ids:
+            raise ConfigError(
+                f"network.publicSubnetIds: {', '.join(needs_public)} need public subnets "
+                "of the existing VPC"
+            )
+        if self.static_egress.enabled and net.existing:
+            raise ConfigError(
+                "staticEgress: needs a VPC this stack creates (it adds NAT gateways and routes to "
+                "the private route tables); remove network.vpcId or route your existing private "
+                "subnets through your own NAT"
+            )
+        return self
+
+    # -- what the program derives from the config --------------------------------------------
+
+    def patterns_needing_vpc(self) -> list[str]:
+        """Keys of the enabled patterns that put something in a VPC (empty = no network)."""
+        needs = []
+        if self.static_ip.enabled:
+            needs.append("staticIp")
+        if self.ip_restricted_api.enabled and self.ip_restricted_api.endpoint_type == "PRIVATE":
+            needs.append("ipRestrictedApi")
+        if self.private_endpoint.enabled:
+            needs.append("privateEndpoint")
+        if self.static_egress.enabled:
+            needs.append("staticEgress")
+        if self.ip_range_sync.enabled and "securityGroup" in self.ip_range_sync.targets:
+            needs.append("ipRangeSync")
+        return needs
+
+    @property
+    def bundled_functions(self) -> list[FunctionConfig]:
+        return [f for f in self.functions if f.bundled]
+
+
+# Top-level keys, in contract order: the key set Pulumi.yaml declares and the README documents.
+TOP_LEVEL_KEYS = tuple(
+    (field.alias or name) for name, field in StackConfig.model_fields.items() if name != "region"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# raw config → StackConfig, with messages that name the key path
+# --------------------------------------------------------------------------------------------
+
+
+def _format_location(loc: tuple[str | int, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif str(part).startswith("function-") or part in ("str", "RegionEndpoint"):
+            # pydantic names union members / wrapped validators in the location; not a key.
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _error_message(error: Mapping[str, Any], model_path: str) -> str:
+    kind = error["type"]
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if kind == "extra_forbidden":
+        bad_key = str(error["loc"][-1])
+        allowed = _allowed_keys_at(error["loc"][:-1])
+        suggestion = difflib.get_close_matches(bad_key, allowed, n=1)
+        hint = f" (did you mean {suggestion[0]!r}?)" if suggestion else ""
+        return f"unknown key {bad_key!r}{hint}; allowed keys: {', '.join(allowed)}"
+    if kind == "string_pattern_mismatch":
+        return f"{error['input']!r} does not match {error['ctx']['pattern']}"
+    if kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
+        return f"{message} (got {error['input']!r})"
+    # A ConfigError raised by a model validator carries a sub-path: "allowedCidrs[1]: ...".
+    return message
+
+
+def _allowed_keys_at(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys a model accepts at a location, for the 'unknown key' message."""
+    model: Any = StackConfig
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = next(
+            (f for n, f in model.model_fields.items() if (f.alias or n) == part),
+            None,
+        )
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+    if model is None:
+        return []
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        path = _format_location(error["loc"])
+        message = _error_message(error, path)
+        # Model-level errors that name a sub-path ("allowedCidrs[1]: ...") extend the path.
+        match = re.match(
+            r"^([A-Za-z]+(\.[A-Za-z]+|\[\d+\])*|\[\d+\](\.[A-Za-z]+)*): (.*)$", message
+        )
+        if match:
+            sub, message = match.group(1), match.group(4)
+            if sub.startswith("["):
+                path = f"{path}{sub}"
+            elif sub.split(".")[0].split("[")[0] in TOP_LEVEL_KEYS:
+                path = sub
+            else:
+                path = f"{path}.{sub}" if path else sub
+        lines.append(f"{PROJECT}:{path}: {message}" if path else f"{PROJECT}: {message}")
+    return lines
+
+
+def parse_config(raw: Mapping[str, Any], region: str | None) -> StackConfig:
+    """Validate a dict of top-level keys (already JSON-decoded). Raises ConfigError."""
+    unknown = sorted(set(raw) - set(TOP_LEVEL_KEYS))
+    if unknown:
+        lines = []
+        for key in unknown:
+            suggestion = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
+            hint = f" (did you mean {PROJECT}:{suggestion[0]}?)" if suggestion else ""
+            lines.append(f"{PROJECT}:{key}: unknown config key{hint}")
+        raise ConfigError("\n".join(lines))
+    if not region:
+        raise ConfigError("aws:region: not set (pulumi config set aws:region eu-west-1)")
+    try:
+        return StackConfig.model_validate({**raw, "region": region})
+    except ValidationError as exc:
+        messages = _messages(exc)
+        for index, line in enumerate(messages):
+            messages[index] = line.replace(f"{PROJECT}:region:", "aws:region:")
+        raise ConfigError("\n".join(messages)) from None
+
+
+def read_raw_config(all_config: Mapping[str, str]) -> dict[str, Any]:
+    """This project's keys from Pulumi's flat ``{"ns:key": "json"}`` config map."""
+    raw: dict[str, Any] = {}
+    prefix = f"{PROJECT}:"
+    for full_key, text in all_config.items():
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key[len(prefix) :]
+        try:
+            raw[key] = json.loads(text)
+        except (json.JSONDecodeError, TypeError):
+            raw[key] = text  # a plain string value (pulumi config set key value)
+    return raw
+
+
+def warnings_for(config: StackConfig) -> list[str]:
+    """Valid but suspicious settings: reported, not refused."""
+    notes = []
+    for index, service in enumerate(config.ip_range_sync.services):
+        if service not in KNOWN_IP_RANGE_SERVICES:
+            notes.append(
+                f"{PROJECT}:ipRangeSync.services[{index}]: {service!r} is not a service identifier "
+                "seen in ip-ranges.json so far; it will select nothing until AWS publishes it"
+            )
+    if config.static_ip.enabled and config.static_ip.entry == "nlb" and _az_count(config) < 2:
+        notes.append(
+            f"{PROJECT}:network.azCount: entry nlb with one AZ gives one static IP and no "
+            "zone redundancy; use azCount >= 2 for production"
+        )
+    existing = [f.name for f in config.functions if not f.bundled]
+    if config.static_egress.enabled and existing:
+        notes.append(
+            f"{PROJECT}:staticEgress: existing functions ({', '.join(existing)}) are not modified "
+            "and do not get the static egress IP; put them in the VPC yourself"
+        )
+    return notes
+
+
+def _az_count(config: StackConfig) -> int:
+    net = config.network
+    return len(net.public_subnet_ids) if net.existing else net.az_count
+
+
+def load_config() -> StackConfig:
+    """Read and validate the stack config; stop the program cleanly on any bad value."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    region = (
+        pulumi.Config("aws").get("region")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+    )
+    try:
+        config = parse_config(read_raw_config({**get_config_env(), **CONFIG.get()}), region)
+    except ConfigError as exc:
+        raise pulumi.RunError(f"invalid stack config:\n{exc}") from None
+    for note in warnings_for(config):
+        pulumi.log.warn(note)
+    return config

@@ -1,0 +1,246 @@
+"""The functions every pattern exposes: a bundled handler, or an existing function by ARN.
+
+Both kinds come out as the same small ``ExposedFunction`` record, so a pattern never needs to
+know whether this stack owns the function. Only bundled functions are created (and, for
+``staticEgress``, placed in the VPC); an existing function is looked up so a wrong ARN fails the
+deployment early, and is never modified.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import HANDLERS_DIR, FunctionConfig
+
+RUNTIME = "python3.13"
+ARCHITECTURE = "arm64"  # pure-Python handlers: Graviton is cheaper at the same speed
+
+
+@dataclass(frozen=True)
+class ExposedFunction:
+    """What a pattern needs to put a function behind an entry point."""
+
+    name: str
+    path: str
+    bundled: bool
+    arn: pulumi.Output[str]
+    invoke_arn: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+    region: str
+    # The resource to depend on / parent permissions to; None for an existing function.
+    resource: aws.lambda_.Function | None = None
+
+
+@dataclass(frozen=True)
+class VpcPlacement:
+    """Where bundled functions run when a pattern (staticEgress) puts them in the VPC."""
+
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+    # Resources that must exist before the function (routes to the NAT, so the first call has
+    # its egress path).
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+def code_archive(handler: str) -> pulumi.AssetArchive:
+    """A zip of just the handler module: nothing else of the repository is deployed."""
+    path = HANDLERS_DIR / f"{handler}.py"
+    return pulumi.AssetArchive({f"{handler}.py": pulumi.FileAsset(str(path))})
+
+
+def lambda_assume_role_policy(*services: str) -> str:
+    """Trust policy for the given service principals (Lambda@Edge needs two)."""
+    principals = list(services) or ["lambda.amazonaws.com"]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": principals if len(principals) > 1 else principals[0]},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def logging_policy(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Write access to the function's own log group only (no logs:CreateLogGroup on '*')."""
+    return pulumi.Output.from_input(log_group_arn).apply(
+        lambda arn: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "WriteOwnLogGroup",
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": [arn, f"{arn}:*"],
+                    }
+                ],
+            }
+        )
+    )
+
+
+def vpc_access_policy() -> str:
+    """The ENI actions Lambda performs with the function's role to attach it to a VPC.
+
+    The same actions as AWSLambdaVPCAccessExecutionRole minus its logging grant. EC2 does not
+    support resource-level permissions for the Describe calls, hence their '*'.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ManageVpcNetworkInterfaces",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+
+
+class ExposedFunctions(pulumi.ComponentResource):
+    """Creates the bundled functions and looks up the existing ones."""
+
+    functions: list[ExposedFunction]
+
+    def __init__(
+        self,
+        name: str,
+        functions: Sequence[FunctionConfig],
+        region: str,
+        placement: VpcPlacement | None = None,
+        environment: Mapping[str, str] | None = None,
+        create_in_region: bool = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """``create_in_region`` sets each child's ``region`` (pulumi-aws 7) for a second region."""
+        super().__init__("lambda-exposure:index:ExposedFunctions", name, None, opts)
+        self._region_args = {"region": region} if create_in_region else {}
+        self.functions = [
+            self._bundled(name, fn, region, placement, environment or {})
+            if fn.bundled
+            else self._existing(fn, region)
+            for fn in functions
+        ]
+        self.register_outputs({"functionArns": {f.name: f.arn for f in self.functions}})
+
+    def _bundled(
+        self,
+        prefix: str,
+        fn: FunctionConfig,
+        region: str,
+        placement: VpcPlacement | None,
+        environment: Mapping[str, str],
+    ) -> ExposedFunction:
+        assert fn.handler is not None
+        child = f"{prefix}-{fn.name}"
+        here = pulumi.ResourceOptions(parent=self)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{child}-logs",
+            retention_in_days=fn.log_retention_days,
+            **self._region_args,
+            opts=here,
+        )
+        role = aws.iam.Role(
+            f"{child}-role",
+            assume_role_policy=lambda_assume_role_policy("lambda.amazonaws.com"),
+            description=f"Execution role of lambda-exposure function {fn.name}: logging only",
+            opts=here,
+        )
+        policies = [
+            aws.iam.RolePolicy(
+                f"{child}-logging",
+                role=role.id,
+                policy=logging_policy(log_group.arn),
+                opts=here,
+            )
+        ]
+        if placement is not None:
+            policies.append(
+                aws.iam.RolePolicy(
+                    f"{child}-vpc-access",
+                    role=role.id,
+                    policy=vpc_access_policy(),
+                    opts=here,
+                )
+            )
+        function = aws.lambda_.Function(
+            child,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=f"{fn.handler}.handler",
+            code=code_archive(fn.handler),
+            role=role.arn,
+            memory_size=fn.memory_size,
+            timeout=fn.timeout,
+            logging_config={"log_format": "Text", "log_group": log_group.name},
+            environment={"variables": dict(environment)} if environment else None,
+            vpc_config=(
+                {
+                    "subnet_ids": list(placement.subnet_ids),
+                    "security_group_ids": list(placement.security_group_ids),
+                }
+                if placement is not None
+                else None
+            ),
+            description=f"lambda-exposure: {fn.name} ({fn.handler}.py), served at {fn.path}",
+            **self._region_args,
+            # The role's policies must exist before the first invocation can log.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*policies, *(placement.depends_on if placement else ())],
+            ),
+        )
+        return ExposedFunction(
+            name=fn.name,
+            path=fn.path,
+            bundled=True,
+            arn=function.arn,
+            invoke_arn=function.invoke_arn,
+            function_name=function.name,
+            region=region,
+            resource=function,
+        )
+
+    def _existing(self, fn: FunctionConfig, region: str) -> ExposedFunction:
+        assert fn.arn is not None
+        # A lookup, not a resource: the function belongs to someone else and is never changed.
+        found = aws.lambda_.get_function_output(
+            function_name=fn.arn,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        return ExposedFunction(
+            name=fn.name,
+            path=fn.path,
+            bundled=False,
+            arn=found.arn,
+            invoke_arn=found.invoke_arn,
+            function_name=found.function_name,
+            region=fn.arn.split(":")[3],
+            resource=None,
+        )
+
+
+def handler_source(handler: str) -> Path:
+    """Path of a bundled handler module (for components that package their own handler)."""
+    return HANDLERS_DIR / f"{handler}.py"

@@ -1,0 +1,166 @@
+"""The VPC the patterns share: one network per stack, created only when a pattern needs it.
+
+A new VPC gets public and private subnets in ``azCount`` zones, an internet gateway and one
+private route table per zone, so a pattern that adds NAT gateways (staticEgress) can route each
+zone through its own NAT. No NAT is created here. An existing VPC is only looked up: its subnets
+and routes are used as given and never changed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import NetworkConfig
+
+
+def subnet_cidrs(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
+    """Public then private subnet CIDRs: equal blocks, public ones first, one of each per AZ.
+
+    Computed from config, not inside an ``apply``, so the number of subnets is known at preview.
+    """
+    network = ipaddress.ip_network(vpc_cidr)
+    extra_bits = max(2, math.ceil(math.log2(2 * az_count)))
+    blocks = list(network.subnets(prefixlen_diff=extra_bits))
+    public = [str(b) for b in blocks[:az_count]]
+    private = [str(b) for b in blocks[az_count : 2 * az_count]]
+    return public, private
+
+
+class Network(pulumi.ComponentResource):
+    """A new or existing VPC, with what the patterns read from it."""
+
+    vpc_id: pulumi.Output[str]
+    cidr_block: pulumi.Output[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    # One per AZ, same order as private_subnet_ids; empty for an existing VPC (not ours to route).
+    private_route_table_ids: list[pulumi.Output[str]]
+    # Whether the VPC resolves private DNS names (interface endpoints with private DNS need both).
+    dns_support: pulumi.Output[bool]
+    dns_hostnames: pulumi.Output[bool]
+    existing: bool
+    # Resources a NAT gateway or internet-facing load balancer must wait for (the IGW attachment).
+    internet_ready: Sequence[pulumi.Resource]
+
+    def __init__(
+        self,
+        name: str,
+        config: NetworkConfig,
+        needed_by: Sequence[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("lambda-exposure:index:Network", name, None, opts)
+        self.existing = config.existing
+        if config.existing:
+            self._use_existing(config)
+        else:
+            self._create(name, config, needed_by)
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+            }
+        )
+
+    def _use_existing(self, config: NetworkConfig) -> None:
+        assert config.vpc_id is not None
+        vpc = aws.ec2.get_vpc_output(id=config.vpc_id, opts=pulumi.InvokeOutputOptions(parent=self))
+        self.vpc_id = pulumi.Output.from_input(config.vpc_id)
+        self.cidr_block = vpc.cidr_block
+        self.dns_support = vpc.enable_dns_support
+        self.dns_hostnames = vpc.enable_dns_hostnames
+        self.public_subnet_ids = [pulumi.Output.from_input(s) for s in config.public_subnet_ids]
+        self.private_subnet_ids = [pulumi.Output.from_input(s) for s in config.private_subnet_ids]
+        self.private_route_table_ids = []
+        self.internet_ready = []
+
+    def _create(self, name: str, config: NetworkConfig, needed_by: Sequence[str]) -> None:
+        here = pulumi.ResourceOptions(parent=self)
+        zones = aws.get_availability_zones(
+            state="available", opts=pulumi.InvokeOptions(parent=self)
+        )
+        if len(zones.names) < config.az_count:
+            raise pulumi.RunError(
+                f"lambda-exposure:network.azCount: {config.az_count} zones asked, the region "
+                f"has {len(zones.names)} available"
+            )
+        azs = zones.names[: config.az_count]
+        tags = {"lambda-exposure:usedBy": ",".join(needed_by) or "none"}
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=config.cidr,
+            # Interface endpoints with private DNS (privateEndpoint, PRIVATE APIs) need both.
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={**tags, "Name": f"{name}-vpc"},
+            opts=here,
+        )
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"}, opts=here
+        )
+        public_table = aws.ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
+            tags={**tags, "Name": f"{name}-public"},
+            opts=here,
+        )
+        public_cidrs, private_cidrs = subnet_cidrs(config.cidr, config.az_count)
+        self.public_subnet_ids = []
+        self.private_subnet_ids = []
+        self.private_route_table_ids = []
+        for index, az in enumerate(azs):
+            public = aws.ec2.Subnet(
+                f"{name}-public-{index}",
+                vpc_id=vpc.id,
+                cidr_block=public_cidrs[index],
+                availability_zone=az,
+                # Nothing here needs an automatic public IP: load balancers and NAT gateways
+                # get their own addresses.
+                map_public_ip_on_launch=False,
+                tags={**tags, "Name": f"{name}-public-{az}", "lambda-exposure:tier": "public"},
+                opts=here,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{index}",
+                subnet_id=public.id,
+                route_table_id=public_table.id,
+                opts=here,
+            )
+            private = aws.ec2.Subnet(
+                f"{name}-private-{index}",
+                vpc_id=vpc.id,
+                cidr_block=private_cidrs[index],
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={**tags, "Name": f"{name}-private-{az}", "lambda-exposure:tier": "private"},
+                opts=here,
+            )
+            # One table per zone, no default route: a pattern that needs egress adds its NAT route.
+            private_table = aws.ec2.RouteTable(
+                f"{name}-private-{index}",
+                vpc_id=vpc.id,
+                tags={**tags, "Name": f"{name}-private-{az}"},
+                opts=here,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{index}",
+                subnet_id=private.id,
+                route_table_id=private_table.id,
+                opts=here,
+            )
+            self.public_subnet_ids.append(public.id)
+            self.private_subnet_ids.append(private.id)
+            self.private_route_table_ids.append(private_table.id)
+        self.vpc_id = vpc.id
+        self.cidr_block = vpc.cidr_block
+        self.dns_support = vpc.enable_dns_support
+        self.dns_hostnames = vpc.enable_dns_hostnames
+        self.internet_ready = [igw, public_table]
+        self.availability_zones = azs

@@ -1,0 +1,599 @@
+"""Run the real ``__main__.py`` under Pulumi mocks and collect what it registers.
+
+Used by the tests (graph assertions), the offline preview and the synthesis benchmark, so all
+three see exactly the same program. No AWS account and no Pulumi CLI are involved: the mock
+monitor answers every registration with plausible computed outputs (ARNs, IDs, IPs) derived
+from the resource's name and inputs, and every provider call (``get_caller_identity``,
+``get_availability_zones``, ``get_vpc``...) with data shaped like AWS's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import runpy
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+
+PROJECT = "lambda-exposure"
+ACCOUNT = "123456789012"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MAIN = REPO_ROOT / "__main__.py"
+
+
+@dataclass
+class Resource:
+    """One registered resource: what the program asked for, and how."""
+
+    type: str
+    name: str
+    urn: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    parent: str
+    dependencies: list[str]
+    protect: bool
+    retain_on_delete: bool
+    custom: bool
+    provider: str
+    ignore_changes: list[str]
+
+    @property
+    def region(self) -> str | None:
+        return self.inputs.get("region")
+
+
+@dataclass
+class Synth:
+    """Everything one synthesis produced."""
+
+    resources: list[Resource]
+    outputs: dict[str, Any]
+    calls: list[tuple[str, dict[str, Any]]]
+    warnings: list[str]
+    region: str
+    component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> Resource:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> Resource:
+        found = [r for r in self.resources if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def children_of(self, parent: Resource) -> list[Resource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def depends_on(self, resource: Resource, other: Resource) -> bool:
+        """True when ``resource`` waits for ``other`` (explicit depends_on or an input)."""
+        return other.urn in resource.dependencies
+
+    def types(self) -> set[str]:
+        return {r.type for r in self.resources}
+
+
+def _short_hash(*parts: str, length: int = 8) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _ip_from(name: str, salt: str, base: str = "203.0.113") -> str:
+    """Deterministic documentation-range address (RFC 5737) so previews are stable."""
+    return f"{base}.{int(_short_hash(name, salt, length=4), 16) % 254 + 1}"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers registrations and calls like AWS would, deterministically."""
+
+    def __init__(self, region: str, call_overrides: Mapping[str, dict[str, Any]] | None = None):
+        self.region = region
+        self.call_overrides = dict(call_overrides or {})
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.last_inputs: dict[str, Any] = {}
+
+    # -- resources ------------------------------------------------------------------------
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        self.last_inputs = dict(inputs)
+        region = inputs.get("region") or self.region
+        name = args.name
+        service = args.typ.split(":")[1].split("/")[0] if ":" in args.typ else "x"
+        physical = inputs.get("name") or f"{name}-{_short_hash(name, length=7)}"
+        resource_id = f"{name}-id"
+        state: dict[str, Any] = {
+            **inputs,
+            "name": physical,
+            "arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{name}/{physical}",
+        }
+        handler = _RESOURCE_OUTPUTS.get(args.typ)
+        if handler is not None:
+            resource_id = handler(state, name, physical, region) or resource_id
+        state.setdefault("id", resource_id)
+        return resource_id, state
+
+    # -- provider functions -----------------------------------------------------------------
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        self.calls.append((args.token, dict(args.args)))
+        if args.token in self.call_overrides:
+            return self.call_overrides[args.token]
+        region = args.args.get("region") or self.region
+        handler = _CALL_RESULTS.get(args.token)
+        return handler(dict(args.args), region) if handler else {}
+
+
+# Per-type computed outputs, keyed by type token. Each mutates ``state`` and may return an id.
+def _function(state: dict, name: str, physical: str, region: str) -> str:
+    arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{physical}"
+    version = "1" if state.get("publish") else "$LATEST"
+    state.update(
+        arn=arn,
+        invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+        qualifiedArn=f"{arn}:{version}",
+        qualifiedInvokeArn=(
+            f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}:{version}/invocations"
+        ),
+        version=version,
+    )
+    return physical
+
+
+def _role(state: dict, name: str, physical: str, region: str) -> str:
+    state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+    return physical
+
+
+def _log_group(state: dict, name: str, physical: str, region: str) -> str:
+    state["arn"] = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{physical}"
+    return physical
+
+
+def _ec2(prefix: str, kind: str) -> Callable[[dict, str, str, str], str]:
+    def fill(state: dict, name: str, physical: str, region: str) -> str:
+        resource_id = f"{prefix}-{_short_hash(name, prefix, length=17)}"
+        state["arn"] = f"arn:aws:ec2:{region}:{ACCOUNT}:{kind}/{resource_id}"
+        return resource_id
+
+    return fill
+
+
+def _vpc(state: dict, name: str, physical: str, region: str) -> str:
+    state.setdefault("enableDnsSupport", True)
+    state.setdefault("enableDnsHostnames", False)
+    return _ec2("vpc", "vpc")(state, name, physical, region)
+
+
+def _eip(state: dict, name: str, physical: str, region: str) -> str:
+    state["publicIp"] = _ip_from(name, "eip")
+    allocation = f"eipalloc-{_short_hash(name, 'eip', length=17)}"
+    state["allocationId"] = allocation
+    return allocation
+
+
+def _accelerator(state: dict, name: str, physical: str, region: str) -> str:
+    family = state.get("ipAddressType", "IPV4")
+    ip_sets = [
+        {
+            "ipFamily": "IPv4",
+            "ipAddresses": [
+                _ip_from(name, "ga1", "198.51.100"),
+                _ip_from(name, "ga2", "198.51.100"),
+            ],
+        }
+    ]
+    if family == "DUAL_STACK":
+        ip_sets.append(
+            {"ipFamily": "IPv6", "ipAddresses": ["2600:9000:a400::1", "2600:9000:a500::1"]}
+        )
+    state["ipSets"] = ip_sets
+    state["dnsName"] = f"a{_short_hash(name, length=16)}.awsglobalaccelerator.com"
+    arn = f"arn:aws:globalaccelerator::{ACCOUNT}:accelerator/{_short_hash(name, length=32)}"
+    state["arn"] = arn
+    return arn
+
+
+def _load_balancer(state: dict, name: str, physical: str, region: str) -> str:
+    kind = "net" if state.get("loadBalancerType") == "network" else "app"
+    suffix = f"{kind}/{physical}/{_short_hash(name, length=16)}"
+    arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{suffix}"
+    internal = "internal-" if state.get("internal") else ""
+    state.update(
+        arn=arn, arnSuffix=suffix, dnsName=f"{internal}{physical}.{region}.elb.amazonaws.com"
+    )
+    return arn
+
+
+def _target_group(state: dict, name: str, physical: str, region: str) -> str:
+    suffix = f"targetgroup/{physical}/{_short_hash(name, length=16)}"
+    arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:{suffix}"
+    state.update(arn=arn, arnSuffix=suffix)
+    return arn
+
+
+def _listener(state: dict, name: str, physical: str, region: str) -> str:
+    arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:listener/app/{physical}"
+    state["arn"] = arn
+    return arn
+
+
+def _rest_api(state: dict, name: str, physical: str, region: str) -> str:
+    api_id = _short_hash(name, "api", length=10)
+    state.update(
+        rootResourceId=_short_hash(name, "root", length=10),
+        executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT}:{api_id}",
+        arn=f"arn:aws:apigateway:{region}::/restapis/{api_id}",
+    )
+    return api_id
+
+
+def _stage(state: dict, name: str, physical: str, region: str) -> str:
+    api = state.get("restApi", "api")
+    stage = state.get("stageName", "stage")
+    state.update(
+        invokeUrl=f"https://{api}.execute-api.{region}.amazonaws.com/{stage}",
+        executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT}:{api}/{stage}",
+        arn=f"arn:aws:apigateway:{region}::/restapis/{api}/stages/{stage}",
+    )
+    return f"{api}-{stage}"
+
+
+def _distribution(state: dict, name: str, physical: str, region: str) -> str:
+    dist_id = "E" + _short_hash(name, "cf", length=13).upper()
+    state.update(
+        arn=f"arn:aws:cloudfront::{ACCOUNT}:distribution/{dist_id}",
+        domainName=f"d{_short_hash(name, 'cfd', length=13)}.cloudfront.net",
+        hostedZoneId="Z2FDTNDATAQYW2",
+    )
+    return dist_id
+
+
+def _function_url(state: dict, name: str, physical: str, region: str) -> str:
+    url_id = _short_hash(name, "url", length=32)
+    state.update(functionUrl=f"https://{url_id}.lambda-url.{region}.on.aws/", urlId=url_id)
+    return url_id
+
+
+def _vpc_endpoint(state: dict, name: str, physical: str, region: str) -> str:
+    endpoint_id = f"vpce-{_short_hash(name, 'vpce', length=17)}"
+    service = str(state.get("serviceName", "service")).split(".")[-1]
+    state.update(
+        arn=f"arn:aws:ec2:{region}:{ACCOUNT}:vpc-endpoint/{endpoint_id}",
+        dnsEntries=[
+            {
+                "dnsName": f"{endpoint_id}.{service}.{region}.vpce.amazonaws.com",
+                "hostedZoneId": "Z1",
+            },
+            {"dnsName": f"{service}.{region}.amazonaws.com", "hostedZoneId": "Z2"},
+        ],
+        networkInterfaceIds=[f"eni-{_short_hash(name, str(i), length=17)}" for i in range(2)],
+    )
+    return endpoint_id
+
+
+def _prefix_list(state: dict, name: str, physical: str, region: str) -> str:
+    list_id = f"pl-{_short_hash(name, 'pl', length=17)}"
+    state["arn"] = f"arn:aws:ec2:{region}:{ACCOUNT}:prefix-list/{list_id}"
+    return list_id
+
+
+def _waf(kind: str) -> Callable[[dict, str, str, str], str]:
+    def fill(state: dict, name: str, physical: str, region: str) -> str:
+        scope = "global" if state.get("scope") == "CLOUDFRONT" else "regional"
+        waf_id = _short_hash(name, kind, length=36)
+        arn_region = "us-east-1" if scope == "global" else region
+        state.update(
+            arn=f"arn:aws:wafv2:{arn_region}:{ACCOUNT}:{scope}/{kind}/{physical}/{waf_id}",
+            lockToken=_short_hash(name, "lock", length=36),
+        )
+        return waf_id
+
+    return fill
+
+
+def _bucket(state: dict, name: str, physical: str, region: str) -> str:
+    bucket = state.get("bucket") or f"{name}-{_short_hash(name, length=7)}"
+    state.update(
+        bucket=bucket,
+        arn=f"arn:aws:s3:::{bucket}",
+        bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com",
+        bucketDomainName=f"{bucket}.s3.amazonaws.com",
+    )
+    return bucket
+
+
+def _queue(state: dict, name: str, physical: str, region: str) -> str:
+    state.update(
+        arn=f"arn:aws:sqs:{region}:{ACCOUNT}:{physical}",
+        url=f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{physical}",
+    )
+    return state["url"]
+
+
+def _topic(state: dict, name: str, physical: str, region: str) -> str:
+    state["arn"] = f"arn:aws:sns:{region}:{ACCOUNT}:{physical}"
+    return state["arn"]
+
+
+def _oac(state: dict, name: str, physical: str, region: str) -> str:
+    return "E" + _short_hash(name, "oac", length=13).upper()
+
+
+def _event_rule(state: dict, name: str, physical: str, region: str) -> str:
+    state["arn"] = f"arn:aws:events:{region}:{ACCOUNT}:rule/{physical}"
+    return physical
+
+
+_RESOURCE_OUTPUTS: dict[str, Callable[[dict, str, str, str], str | None]] = {
+    "aws:lambda/function:Function": _function,
+    "aws:iam/role:Role": _role,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
+    "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
+    "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
+    "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
+    "aws:ec2/natGateway:NatGateway": _ec2("nat", "natgateway"),
+    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:ec2/managedPrefixList:ManagedPrefixList": _prefix_list,
+    "aws:globalaccelerator/accelerator:Accelerator": _accelerator,
+    "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+    "aws:lb/targetGroup:TargetGroup": _target_group,
+    "aws:lb/listener:Listener": _listener,
+    "aws:apigateway/restApi:RestApi": _rest_api,
+    "aws:apigateway/stage:Stage": _stage,
+    "aws:cloudfront/distribution:Distribution": _distribution,
+    "aws:cloudfront/originAccessControl:OriginAccessControl": _oac,
+    "aws:lambda/functionUrl:FunctionUrl": _function_url,
+    "aws:wafv2/ipSet:IpSet": _waf("ipset"),
+    "aws:wafv2/webAcl:WebAcl": _waf("webacl"),
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:s3/bucketV2:BucketV2": _bucket,
+    "aws:sqs/queue:Queue": _queue,
+    "aws:sns/topic:Topic": _topic,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+}
+
+
+# Provider functions (invokes), keyed by token.
+def _caller_identity(args: dict, region: str) -> dict:
+    return {
+        "accountId": ACCOUNT,
+        "arn": f"arn:aws:iam::{ACCOUNT}:user/preview",
+        "userId": "AIDAPREVIEW",
+        "id": ACCOUNT,
+    }
+
+
+def _region(args: dict, region: str) -> dict:
+    return {
+        "name": region,
+        "region": region,
+        "id": region,
+        "endpoint": f"ec2.{region}.amazonaws.com",
+    }
+
+
+def _partition(args: dict, region: str) -> dict:
+    return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+
+
+def _zones(args: dict, region: str) -> dict:
+    names = [f"{region}{z}" for z in "abc"]
+    return {"names": names, "zoneIds": [f"euw1-az{i + 1}" for i in range(3)], "id": region}
+
+
+def _get_function(args: dict, region: str) -> dict:
+    arn = str(args.get("functionName"))
+    parts = arn.split(":")
+    fn_region, name = (parts[3], parts[6]) if len(parts) >= 7 else (region, arn)
+    full = f"arn:aws:lambda:{fn_region}:{parts[4] if len(parts) > 4 else ACCOUNT}:function:{name}"
+    return {
+        "arn": full,
+        "functionName": name,
+        "invokeArn": (
+            f"arn:aws:apigateway:{fn_region}:lambda:path/2015-03-31/functions/{full}/invocations"
+        ),
+        "qualifiedArn": f"{full}:$LATEST",
+        "version": "$LATEST",
+        "id": full,
+    }
+
+
+def _get_vpc(args: dict, region: str) -> dict:
+    vpc_id = args.get("id", "vpc-0existing")
+    return {
+        "id": vpc_id,
+        "arn": f"arn:aws:ec2:{region}:{ACCOUNT}:vpc/{vpc_id}",
+        "cidrBlock": "10.50.0.0/16",
+        "enableDnsSupport": True,
+        "enableDnsHostnames": True,
+    }
+
+
+_MANAGED_POLICY_IDS = {
+    # AWS-managed CloudFront policies: fixed, documented IDs.
+    "Managed-CachingDisabled": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+    "Managed-CachingOptimized": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+    "Managed-AllViewerExceptHostHeader": "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+    "Managed-SecurityHeadersPolicy": "67f7725c-6f97-4210-82d7-5512b31e9d03",
+}
+
+
+def _managed_policy(args: dict, region: str) -> dict:
+    name = str(args.get("name"))
+    return {"id": _MANAGED_POLICY_IDS.get(name, _short_hash(name, length=36)), "name": name}
+
+
+_CALL_RESULTS: dict[str, Callable[[dict, str], dict]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:index/getRegion:getRegion": _region,
+    "aws:index/getPartition:getPartition": _partition,
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+    "aws:lambda/getFunction:getFunction": _get_function,
+    "aws:ec2/getVpc:getVpc": _get_vpc,
+    "aws:cloudfront/getCachePolicy:getCachePolicy": _managed_policy,
+    "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy": _managed_policy,
+    "aws:cloudfront/getResponseHeadersPolicy:getResponseHeadersPolicy": _managed_policy,
+}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The stock mock monitor, plus the resource options it would otherwise drop."""
+
+    def __init__(self, mocks: RecordingMocks):
+        super().__init__(mocks)
+        self.registrations: list[dict[str, Any]] = []
+        self.component_outputs: dict[str, dict[str, Any]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                {
+                    "inputs": self.mocks.last_inputs,
+                    "type": request.type,
+                    "name": request.name,
+                    "urn": response.urn,
+                    "parent": request.parent,
+                    "dependencies": list(request.dependencies),
+                    "protect": bool(getattr(request, "protect", False)),
+                    "retain_on_delete": bool(getattr(request, "retainOnDelete", False)),
+                    "custom": bool(request.custom),
+                    "provider": request.provider,
+                    "ignore_changes": list(getattr(request, "ignoreChanges", [])),
+                }
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        from pulumi.runtime import rpc
+
+        outputs = rpc.deserialize_properties(request.outputs)
+        self.component_outputs[request.urn] = outputs
+        return super().RegisterResourceOutputs(request)
+
+
+class _Logger:
+    """Collects the program's warnings (pulumi.log.warn) for assertions and the preview."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self.warnings.append(msg % args if args else msg)
+
+    warn = warning
+
+    def __getattr__(self, _name: str) -> Callable[..., None]:
+        return lambda *a, **k: None
+
+
+def stack_config(config: Mapping[str, Any], region: str) -> dict[str, str]:
+    """Pulumi's flat, JSON-encoded config map for a dict of this project's keys."""
+    flat = {"aws:region": region}
+    for key, value in config.items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        flat[full] = value if isinstance(value, str) else json.dumps(value)
+    return flat
+
+
+async def _resolve(value: Any) -> Any:
+    if isinstance(value, pulumi.Output):
+        return await _resolve(await value.future())
+    if isinstance(value, dict):
+        return {k: await _resolve(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [await _resolve(v) for v in value]
+    if asyncio.isfuture(value) or asyncio.iscoroutine(value):
+        return await _resolve(await value)
+    return value
+
+
+def synthesize(
+    config: Mapping[str, Any] | None = None,
+    *,
+    region: str = "eu-west-1",
+    stack: str = "test",
+    call_overrides: Mapping[str, dict[str, Any]] | None = None,
+    program: Path = MAIN,
+) -> Synth:
+    """Run the program once under mocks with the given config (this project's keys).
+
+    Keys may be given bare (``staticIp``) or namespaced (``lambda-exposure:staticIp``, or
+    another namespace such as ``aws:region`` which overrides ``region``). Never a preview: the
+    mocks resolve every output, so assertions on computed values cannot be skipped silently.
+    """
+    config = dict(config or {})
+    region = str(config.pop("aws:region", region))
+    mocks = RecordingMocks(region, call_overrides)
+    monitor = RecordingMonitor(mocks)
+    logger = _Logger()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    # A fresh root stack per synthesis: the previous one belongs to another event loop.
+    settings.ROOT.set(None)
+    set_all_config(stack_config(config, region))
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=monitor
+    )
+    exports: dict[str, Any] = {}
+
+    def body() -> None:
+        with mock.patch.object(pulumi, "export", lambda k, v: exports.__setitem__(k, v)):
+            runpy.run_path(str(program), run_name="__main__")
+
+    try:
+        loop.run_until_complete(run_pulumi_func(body))
+        resolved = loop.run_until_complete(_resolve(exports))
+    finally:
+        set_all_config({})
+    states = {urn: reg.state for urn, reg in monitor.resources.items()}
+    resources = [
+        Resource(
+            type=r["type"],
+            name=r["name"],
+            urn=r["urn"],
+            inputs=r["inputs"],
+            outputs=states.get(r["urn"], {}),
+            parent=r["parent"],
+            dependencies=r["dependencies"],
+            protect=r["protect"],
+            retain_on_delete=r["retain_on_delete"],
+            custom=r["custom"],
+            provider=r["provider"],
+            ignore_changes=r["ignore_changes"],
+        )
+        for r in monitor.registrations
+    ]
+    return Synth(
+        resources=resources,
+        outputs=resolved,
+        calls=mocks.calls,
+        warnings=logger.warnings,
+        region=region,
+        component_outputs=monitor.component_outputs,
+    )
+
+
+def iter_config_files(directory: Path) -> Iterator[Path]:
+    yield from sorted(directory.glob("*.yaml"))
