@@ -595,5 +595,23 @@ def synthesize(
     )
 
 
+def load_stack_file(path: Path | str) -> dict[str, Any]:
+    """The ``config:`` block of a stack file (Pulumi.<stack>.yaml or examples/*.yaml).
+
+    Returns namespaced keys as written (``aws:region``, ``lambda-exposure:staticIp``), ready for
+    ``synthesize``. Secure (encrypted) values cannot be read offline and are refused.
+    """
+    import yaml
+
+    document = yaml.safe_load(Path(path).read_text()) or {}
+    config = dict(document.get("config") or {})
+    for key, value in config.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            raise ValueError(
+                f"{path}: {key} is an encrypted secret; the offline preview cannot read it"
+            )
+    return config
+
+
 def iter_config_files(directory: Path) -> Iterator[Path]:
     yield from sorted(directory.glob("*.yaml"))
