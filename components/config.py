@@ -235,7 +235,7 @@ class NetworkConfig(_Model):
     @model_validator(mode="after")
     def _new_or_existing(self) -> NetworkConfig:
         existing_only = {"publicSubnetIds", "privateSubnetIds"}
-        given = {self.model_fields[f].alias or f for f in self.model_fields_set}
+        given = {type(self).model_fields[f].alias or f for f in self.model_fields_set}
         if self.vpc_id is None and given & existing_only:
             raise ValueError("publicSubnetIds/privateSubnetIds need 'vpcId' (an existing VPC)")
         if self.vpc_id is not None and given & {"cidr", "azCount"}:
@@ -371,13 +371,52 @@ class IpRestrictedApiConfig(_Model):
         return value
 
 
+_CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "PATCH", "DELETE", "*")
+_ORIGIN_RE = re.compile(r"^(\*|https?://[A-Za-z0-9*.-]+(:\d{1,5})?)$")
+
+
 class CorsConfig(_Model):
+    """CORS of the edge pattern's function URLs (Lambda answers preflights itself)."""
+
     allow_origins: list[str] = Field(default_factory=list, alias="allowOrigins")
     allow_methods: list[str] = Field(default_factory=lambda: ["GET"], alias="allowMethods")
     allow_headers: list[str] = Field(default_factory=list, alias="allowHeaders")
     expose_headers: list[str] = Field(default_factory=list, alias="exposeHeaders")
     allow_credentials: bool = Field(default=False, alias="allowCredentials")
     max_age: int = Field(default=300, ge=0, le=86400, alias="maxAge")
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for index, origin in enumerate(value):
+            if not _ORIGIN_RE.match(origin):
+                raise ValueError(
+                    f"[{index}]: {origin!r} is not an origin (scheme://host[:port], no path, "
+                    "or '*')"
+                )
+        return _unique(value, "origin")
+
+    @field_validator("allow_methods", mode="before")
+    @classmethod
+    def _methods(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        methods = [m.upper() if isinstance(m, str) else m for m in value]
+        for index, method in enumerate(methods):
+            if method not in _CORS_METHODS:
+                raise ValueError(
+                    f"[{index}]: {method!r} is not one of {', '.join(_CORS_METHODS)} "
+                    "(function URLs answer OPTIONS preflights themselves)"
+                )
+        return _unique(methods, "method")
+
+    @model_validator(mode="after")
+    def _credentials_need_origins(self) -> CorsConfig:
+        if self.allow_credentials and "*" in self.allow_origins:
+            raise ConfigError(
+                "allowOrigins: browsers refuse credentials with the '*' origin; list the origins"
+            )
+        return self
 
 
 class EdgeConfig(_Model):
@@ -485,7 +524,7 @@ class IpRangeSyncConfig(_Model):
     def _valid_ports(cls, value: list[int]) -> list[int]:
         for index, port in enumerate(value):
             if not 1 <= port <= 65535:
-                raise ValueError(f"[{index}]: {port} is not a TCP port")
+                raise ConfigError(f"[{index}]: {port} is not a TCP port")
         return _unique(value, "port")
 
 
@@ -566,6 +605,30 @@ class StackConfig(_Model):
                 "the private route tables); remove network.vpcId or route your existing private "
                 "subnets through your own NAT"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _edge_functions(self) -> StackConfig:
+        """The edge pattern adds a function URL to each function and routes '/' itself."""
+        if not self.edge.enabled:
+            return self
+        for index, fn in enumerate(self.functions):
+            if not fn.bundled:
+                # A function URL is function-level configuration (one per function), so
+                # creating one would change a function this stack does not own, collide with a
+                # URL it may already have, and delete that URL on `pulumi destroy`.
+                raise ConfigError(
+                    f"functions[{index}].arn: edge adds an AWS_IAM function URL to every "
+                    f"function, which would modify the existing function {fn.name!r}; expose "
+                    "it with another pattern, or give it a function URL yourself and put your "
+                    "own CloudFront in front"
+                )
+            if self.edge.static_site and fn.path == "/":
+                raise ConfigError(
+                    f"functions[{index}].path: edge.staticSite serves the site at '/', so "
+                    f"function {fn.name!r} at '/' would be unreachable; give it a path such as "
+                    "/api"
+                )
         return self
 
     # -- what the program derives from the config --------------------------------------------

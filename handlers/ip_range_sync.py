@@ -348,7 +348,14 @@ def plan_security_groups(
     order = {g.group_id: i for i, g in enumerate(groups)}
     home: dict[tuple[int, str], str] = {}
     shortfall: dict[int, int] = {}
-    for family in (4, 6):
+    touched: set[str] = set()  # groups already getting an authorize call
+
+    def new_count(family: int) -> int:
+        held = {c for g in groups for c in g.managed.get(family, {})}
+        return len({norm(c) for c in desired.get(family, ())} - held)
+
+    # The family with more new prefixes picks its groups first; the other one then prefers them.
+    for family in sorted((4, 6), key=lambda f: (-new_count(f), f)):
         want = sorted({norm(c) for c in desired.get(family, ())}, key=ipaddress.ip_network)
         used = {
             g.group_id: g.other_rules.get(family, 0)
@@ -366,9 +373,16 @@ def plan_security_groups(
                     used[g.group_id] += missing
                     home[(family, cidr)] = g.group_id
                     placed = True
+                    if missing:
+                        touched.add(g.group_id)
             if not placed:
                 homeless.append(cidr)
-        by_room = sorted(groups, key=lambda g: (used[g.group_id], order[g.group_id]))
+        # Groups already getting adds first (one authorize call carries both families), then the
+        # roomiest: the items are all the same size, so largest-first touches the fewest groups.
+        by_room = sorted(
+            groups,
+            key=lambda g: (g.group_id not in touched, used[g.group_id], order[g.group_id]),
+        )
         left = []
         for cidr in homeless:
             for g in by_room:
@@ -376,6 +390,7 @@ def plan_security_groups(
                 if fits and not any((cidr, p) in g.other_keys for p in ports):
                     used[g.group_id] += len(ports)
                     home[(family, cidr)] = g.group_id
+                    touched.add(g.group_id)
                     break
             else:
                 left.append(cidr)
@@ -728,7 +743,9 @@ def run(event: Any, cfg: Config, clients: Clients) -> dict[str, Any]:
         result["storedSyncToken"] = stored
         if note and note.synctoken is not None and stored is not None and note.synctoken <= stored:
             result.update(
-                outcome="refused", syncToken=str(note.synctoken), reason="synctoken not newer than state"
+                outcome="refused",
+                syncToken=str(note.synctoken),
+                reason="synctoken not newer than state",
             )
             return result
         body = fetch_ranges(url)

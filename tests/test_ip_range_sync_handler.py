@@ -65,7 +65,7 @@ def sns_event(body: bytes, **override) -> dict:
     event = json.loads(require_fixture("events", "snsEvent.json").read_text())
     message = {
         "create-time": "2026-07-19T23:27:05+00:00",
-        "synctoken": str(json.loads(body)["syncToken"]) if body.startswith(b"{") else "1",
+        "synctoken": override.get("synctoken") or str(json.loads(body)["syncToken"]),
         "md5": hashlib.md5(body).hexdigest(),
         "url": irs.IP_RANGES_URL,
     }
@@ -101,7 +101,9 @@ class Env:
         self.ec2 = boto3.client("ec2", region_name=REGION)
         waf_region = "us-east-1" if waf_scope == "CLOUDFRONT" else REGION
         self.waf = boto3.client("wafv2", region_name=waf_region)
-        self.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        self.s3.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
         self.pl = {
             family: self.ec2.create_managed_prefix_list(
                 PrefixListName=f"aws-ranges-v{family}",
@@ -270,10 +272,8 @@ def test_first_sync_from_empty_fills_every_target(aws, fetched, capsys):
     for rules in env.sg_rules().values():  # quota per group and family
         for family in (4, 6):
             assert sum(1 for r in rules if r[0] == family) <= 30
-    assert set(result["securityGroupsInUse"]) == {
-        g for g, rules in env.sg_rules().items() if rules
-    }
-    for op, params in env.rec.ops("ModifyManagedPrefixList"):
+    assert set(result["securityGroupsInUse"]) == {g for g, rules in env.sg_rules().items() if rules}
+    for _op, params in env.rec.ops("ModifyManagedPrefixList"):
         assert len(params.get("AddEntries", [])) <= 100
         assert len(params.get("RemoveEntries", [])) <= 100
     log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -300,7 +300,9 @@ def test_update_applies_exact_diff_adds_before_removes(aws, fetched):
     calls = env.rec.ops()
     for family in (4, 6):
         pl_id = env.pl[family]
-        mods = [p for op, p in calls if op == "ModifyManagedPrefixList" and p["PrefixListId"] == pl_id]
+        mods = [
+            p for op, p in calls if op == "ModifyManagedPrefixList" and p["PrefixListId"] == pl_id
+        ]
         added = {e["Cidr"] for p in mods for e in p.get("AddEntries", [])}
         removed = {e["Cidr"] for p in mods for e in p.get("RemoveEntries", [])}
         assert added == want[family] - was[family]
@@ -316,7 +318,13 @@ def test_update_applies_exact_diff_adds_before_removes(aws, fetched):
     assert kinds == sorted(kinds)  # every Authorize... before the first Revoke...
     for family, key, cidr_key in ((4, "IpRanges", "CidrIp"), (6, "Ipv6Ranges", "CidrIpv6")):
         got = {
-            op: {r[cidr_key] for _, p in sg if _ == op for perm in p["IpPermissions"] for r in perm.get(key, [])}
+            op: {
+                r[cidr_key]
+                for _, p in sg
+                if _ == op
+                for perm in p["IpPermissions"]
+                for r in perm.get(key, [])
+            }
             for op in ("AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress")
         }
         assert got["AuthorizeSecurityGroupIngress"] == want[family] - was[family]
@@ -350,9 +358,7 @@ def test_pure_planners_say_nothing_to_do_for_equal_sets():
     plan = irs.plan_prefix_list(want[4], want[4], max_entries=len(want[4]))
     assert (plan.adds, plan.removes, plan.calls, plan.grow_to) == ([], [], [], None)
     assert irs.plan_waf(want[6], want[6]) == (None, 0, 0)
-    group = irs.GroupState(
-        "sg-1", {4: {c: {443} for c in want[4]}, 6: {}}, {4: 0, 6: 0}
-    )
+    group = irs.GroupState("sg-1", {4: {c: {443} for c in want[4]}, 6: {}}, {4: 0, 6: 0})
     sg = irs.plan_security_groups([group], {4: want[4]}, [443], rules_per_group=len(want[4]))
     assert sg.write_calls == 0 and sg.groups_in_use == ["sg-1"]
 
@@ -370,10 +376,12 @@ def test_refusals_change_nothing(aws, fetched, case):
     if case == "md5":
         fetched.body = old[: len(old) // 2]  # a truncated download
         with pytest.raises(irs.DocumentRejected, match="md5"):
-            irs.run(sns_event(old), cfg, env.clients)
+            irs.run(sns_event(old, synctoken="9" * 12), cfg, env.clients)
     elif case == "url":
         fetched.body = old
-        event = sns_event(old, url="https://ip-ranges.example.com/ip-ranges.json", synctoken="9" * 12)
+        event = sns_event(
+            old, url="https://ip-ranges.example.com/ip-ranges.json", synctoken="9" * 12
+        )
         assert irs.run(event, cfg, env.clients)["outcome"] == "refused"
         assert fetched.urls == []  # never downloaded
     elif case == "malformed":
@@ -498,7 +506,9 @@ def test_security_groups_spread_over_the_pool_and_leave_other_rules(aws, fetched
     assert (4, "10.1.0.0/16", 22, "bastion") in rules[env.groups[0]]
     assert all(len(r) <= 60 for r in rules.values())
     assert env.sg_cidrs(4) == want_old
-    assert sorted(result["securityGroupsInUse"]) == sorted(g for g, r in rules.items() if any(x[3] == irs.MARKER for x in r))
+    assert sorted(result["securityGroupsInUse"]) == sorted(
+        g for g, r in rules.items() if any(x[3] == irs.MARKER for x in r)
+    )
     placement = {c: g for g, r in rules.items() for _, c, _, d in r if d == irs.MARKER}
 
     run(env, cfg, new, fetched)
@@ -507,14 +517,24 @@ def test_security_groups_spread_over_the_pool_and_leave_other_rules(aws, fetched
     assert env.sg_cidrs(4) == want_new
     assert all(len(r) <= 60 for r in after.values())
     assert (4, "10.1.0.0/16", 22, "bastion") in after[env.groups[0]]
-    moved = {c for g, r in after.items() for _, c, _, d in r if d == irs.MARKER and placement.get(c, g) != g}
+    moved = {
+        c
+        for g, r in after.items()
+        for _, c, _, d in r
+        if d == irs.MARKER and placement.get(c, g) != g
+    }
     assert moved == set()  # stable: a kept prefix stays in its group
 
 
 def test_security_group_pool_too_small_is_refused_before_any_write(aws, fetched):
     env = Env(n_groups=2)
     cfg = env.config(
-        targets=("pl", "sg"), SERVICES="CLOUDFRONT", REGIONS="", IPV6="false", RULES_PER_GROUP="60"
+        targets=("pl", "sg"),
+        SERVICES="CLOUDFRONT",
+        REGIONS="",
+        IPV6="false",
+        RULES_PER_GROUP="60",
+        PREFIX_LIST_IPV6_ID="",
     )
     body = doc_bytes(NEW)
     n = len(expected(body, {"CLOUDFRONT"}, ipv6=False)[4])
@@ -528,16 +548,17 @@ def test_security_group_planner_packs_and_counts_transient_room():
     cidrs = [f"10.0.{i}.0/24" for i in range(10)]
     g1 = irs.GroupState("sg-1", {4: {c: {443} for c in cidrs[:4]}, 6: {}}, {4: 1, 6: 0})
     g2 = irs.GroupState("sg-2", {4: {}, 6: {}}, {4: 0, 6: 0})
-    # keep cidrs[2:4], drop cidrs[:2], add cidrs[4:10]; 5 rules per group
-    plan = irs.plan_security_groups([g1, g2], {4: cidrs[2:]}, [443], rules_per_group=5)
+    # keep cidrs[2:4], drop cidrs[:2], add cidrs[4:9]; 5 rules per group
+    plan = irs.plan_security_groups([g1, g2], {4: cidrs[2:9]}, [443], rules_per_group=5)
     assert plan.revoke == {"sg-1": [(4, cidrs[0], 443), (4, cidrs[1], 443)]}
-    # sg-1 has 1 + 4 rules until the revoke: nothing can be added there in this run
-    assert plan.authorize == {}
+    # sg-1 holds 1 + 4 rules until the revoke: all five new prefixes go to sg-2
+    assert plan.authorize == {"sg-2": [(4, c, 443) for c in cidrs[4:9]]}
+    assert plan.groups_in_use == ["sg-1", "sg-2"]
     # ...so 6 new prefixes cannot fit in sg-2's 5 rules
     with pytest.raises(irs.PoolTooSmall, match="at least 3 groups"):
         irs.plan_security_groups([g1, g2], {4: cidrs[2:10]}, [443], rules_per_group=5)
     plan = irs.plan_security_groups([g1, g2], {4: cidrs[2:9]}, [443, 80], rules_per_group=10)
-    assert set(plan.authorize) <= {"sg-1", "sg-2"}
+    assert set(plan.authorize) == {"sg-1", "sg-2"}
     assert plan.added[4] == len(cidrs[2:9]) * 2 - 2  # cidrs[2:4] already had 443
 
 
@@ -557,7 +578,13 @@ def test_waf_lock_token_conflict_is_retried(aws, fetched, monkeypatch):
         if len(attempts) == 1:  # someone else writes first: our token goes stale
             name, id_, scope = env.waf_sets[4].split("|")
             current = env.waf.get_ip_set(Name=name, Scope=scope, Id=id_)
-            real(Name=name, Scope=scope, Id=id_, Addresses=["192.0.2.0/24"], LockToken=current["LockToken"])
+            real(
+                Name=name,
+                Scope=scope,
+                Id=id_,
+                Addresses=["192.0.2.0/24"],
+                LockToken=current["LockToken"],
+            )
         return real(**kwargs)
 
     monkeypatch.setattr(env.waf, "update_ip_set", racing)
@@ -607,7 +634,9 @@ class FakePrefixListEc2:
             ]
         }
 
-    def get_managed_prefix_list_entries(self, PrefixListId, MaxResults, TargetVersion=None, NextToken=None):
+    def get_managed_prefix_list_entries(
+        self, PrefixListId, MaxResults, TargetVersion=None, NextToken=None
+    ):
         items = sorted(self.entries)
         start = int(NextToken or 0)
         page = items[start : start + MaxResults]
@@ -616,8 +645,16 @@ class FakePrefixListEc2:
             resp["NextToken"] = str(start + MaxResults)
         return resp
 
-    def modify_managed_prefix_list(self, PrefixListId, CurrentVersion=None, AddEntries=(), RemoveEntries=(), MaxEntries=None):
-        self.log.append({"add": [e["Cidr"] for e in AddEntries], "remove": [e["Cidr"] for e in RemoveEntries], "max": MaxEntries})
+    def modify_managed_prefix_list(
+        self, PrefixListId, CurrentVersion=None, AddEntries=(), RemoveEntries=(), MaxEntries=None
+    ):
+        self.log.append(
+            {
+                "add": [e["Cidr"] for e in AddEntries],
+                "remove": [e["Cidr"] for e in RemoveEntries],
+                "max": MaxEntries,
+            }
+        )
         assert self._busy == 0, "modify while modify-in-progress"
         assert CurrentVersion == self.version, "stale CurrentVersion"
         assert len(AddEntries) <= 100 and len(RemoveEntries) <= 100
@@ -625,7 +662,9 @@ class FakePrefixListEc2:
             assert not AddEntries and not RemoveEntries, "MaxEntries with entries in one call"
             self.max_entries = MaxEntries
         else:
-            new = (self.entries | {e["Cidr"] for e in AddEntries}) - {e["Cidr"] for e in RemoveEntries}
+            new = (self.entries | {e["Cidr"] for e in AddEntries}) - {
+                e["Cidr"] for e in RemoveEntries
+            }
             assert len(new) <= self.max_entries, "over MaxEntries"
             self.entries = new
             self.version += 1
@@ -672,7 +711,7 @@ def test_prefix_list_from_empty_and_failed_state_with_fake():
     ec2.state = "modify-failed"
     with pytest.raises(RuntimeError, match="modify-failed"):
         irs.wait_prefix_list(ec2, "pl-1")
-    with pytest.raises(irs.ConfigError, match="IPv4"):
+    with pytest.raises(irs.ConfigError, match="PREFIX_LIST_IPV4_ID: pl-1 is IPv6"):
         irs.read_prefix_list(FakePrefixListEc2(family="IPv6"), "pl-1", 4)
 
 
@@ -726,9 +765,14 @@ def test_cli_list_matches_selection(capsys, collapse):
         if p["service"] in services and p["region"] in regions
     }
     if collapse:
-        nets4, nets6 = set(ipaddress.collapse_addresses(nets4)), set(ipaddress.collapse_addresses(nets6))
+        nets4, nets6 = (
+            set(ipaddress.collapse_addresses(nets4)),
+            set(ipaddress.collapse_addresses(nets6)),
+        )
     argv = ["list", "--service", "API_GATEWAY", "--service", "CLOUDFRONT", "--region", "eu-west-1"]
-    argv += ["--region", "GLOBAL", "--file", str(path), "--ipv6"] + (["--collapse"] if collapse else [])
+    argv += ["--region", "GLOBAL", "--file", str(path), "--ipv6"] + (
+        ["--collapse"] if collapse else []
+    )
     assert irs.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(set(lines))
@@ -743,7 +787,16 @@ def test_cli_as_module_without_ipv6():
         if p["service"] == "API_GATEWAY"
     }
     out = subprocess.run(
-        [sys.executable, "-m", "handlers.ip_range_sync", "list", "--service", "API_GATEWAY", "--file", str(path)],
+        [
+            sys.executable,
+            "-m",
+            "handlers.ip_range_sync",
+            "list",
+            "--service",
+            "API_GATEWAY",
+            "--file",
+            str(path),
+        ],
         cwd=Path(REPO_ROOT),
         capture_output=True,
         text=True,

@@ -107,13 +107,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.region = region
         self.call_overrides = dict(call_overrides or {})
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.last_inputs: dict[str, Any] = {}
 
     # -- resources ------------------------------------------------------------------------
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         inputs = dict(args.inputs)
-        self.last_inputs = dict(inputs)
         region = inputs.get("region") or self.region
         name = args.name
         service = args.typ.split(":")[1].split("/")[0] if ":" in args.typ else "x"
@@ -468,9 +466,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            # Registrations run on executor threads: read this request's own inputs.
+            from pulumi.runtime import rpc
+
+            pulumi_mocks._ensure_event_loop()
+            inputs = rpc.deserialize_properties(request.object)
             self.registrations.append(
                 {
-                    "inputs": self.mocks.last_inputs,
+                    "inputs": dict(inputs),
                     "type": request.type,
                     "name": request.name,
                     "urn": response.urn,

@@ -1,0 +1,84 @@
+"""Synthesis benchmark: the program's own overhead next to the cost of registering resources.
+
+    python -m bench.synth
+
+For 1, 10 and 50 functions with every pattern turned on, times a full run of ``__main__.py``
+under the mocks and, as the floor, a program that registers the same number of bare resources
+with no logic at all (same mocks, same runtime). Prints both, the ratio (goal: at most 1.5 times) and the
+time per resource, so a non-linear component shows up as a growing per-resource time.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tools.synth import synthesize
+
+RUNS = 5
+
+FLOOR_PROGRAM = """
+import pulumi
+
+class Bare(pulumi.CustomResource):
+    def __init__(self, name):
+        super().__init__("bench:index:Bare", name, {"value": name})
+
+for i in range({count}):
+    Bare(f"r{{i}}")
+"""
+
+
+def all_patterns(functions: int) -> dict[str, Any]:
+    """Every pattern on, over ``functions`` bundled functions at distinct paths."""
+    return {
+        "functions": [
+            {
+                "name": "app" if i == 0 else f"fn{i}",
+                "handler": "app",
+                "path": "/" if i == 0 else f"/fn{i}",
+            }
+            for i in range(functions)
+        ],
+        "staticIp": {"enabled": True, "allowedCidrs": ["198.51.100.0/24"]},
+        "ipRestrictedApi": {"enabled": True, "allow": ["198.51.100.0/24"]},
+        "edge": {"enabled": True},
+        "privateEndpoint": {"enabled": True},
+        "staticEgress": {"enabled": True},
+        "ipRangeSync": {"enabled": True, "targets": ["prefixList", "securityGroup", "wafIpSet"]},
+    }
+
+
+def _median_seconds(run) -> tuple[float, Any]:
+    samples, result = [], None
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        result = run()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), result
+
+
+def main() -> None:
+    synthesize(all_patterns(1))  # warm imports, so the first row measures synthesis only
+    print(
+        f"{'functions':>9} {'resources':>9} {'program ms':>11} {'floor ms':>9} {'ratio':>6} {'ms/resource':>12}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (1, 10, 50):
+            config = all_patterns(count)
+            program_s, result = _median_seconds(lambda config=config: synthesize(config))
+            resources = len(result.resources)
+            floor_file = Path(tmp) / f"floor_{count}.py"
+            floor_file.write_text(FLOOR_PROGRAM.format(count=resources))
+            floor_s, _ = _median_seconds(lambda f=floor_file: synthesize({}, program=f))
+            print(
+                f"{count:>9} {resources:>9} {program_s * 1000:>11.1f} {floor_s * 1000:>9.1f} "
+                f"{program_s / floor_s:>6.2f} {program_s * 1000 / resources:>12.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

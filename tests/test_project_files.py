@@ -1,0 +1,83 @@
+"""Pulumi.yaml, the stack files and examples/: they agree with the config model and synthesize."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.config import PROJECT, TOP_LEVEL_KEYS, parse_config
+from tools.synth import iter_config_files, load_stack_file
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = list(iter_config_files(ROOT / "examples"))
+STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
+
+
+def _project() -> dict:
+    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+
+
+def test_project_name_and_runtime_build_their_own_virtualenv() -> None:
+    project = _project()
+    assert project["name"] == PROJECT
+    runtime = project["runtime"]
+    assert runtime["name"] == "python"
+    assert runtime["options"]["virtualenv"]
+    assert (ROOT / "requirements.txt").is_file()
+
+
+def test_pulumi_yaml_declares_every_contract_key_with_a_description() -> None:
+    declared = _project()["config"]
+    assert sorted(declared) == sorted(TOP_LEVEL_KEYS)
+    for key, declaration in declared.items():
+        assert declaration["description"].strip(), key
+        # The CLI refuses a stack that lacks a declared key with no default.
+        assert "default" in declaration, key
+
+
+def test_pulumi_yaml_defaults_equal_the_program_defaults() -> None:
+    # The CLI merges these into every stack; they must not change what the code would do.
+    declared = _project()["config"]
+    from_yaml = parse_config({k: v["default"] for k, v in declared.items()}, "eu-west-1")
+    assert from_yaml == parse_config({}, "eu-west-1")
+
+
+def test_requirements_are_pinned() -> None:
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line and not line.startswith("-r"):
+                assert "==" in line, f"{name}: {line!r} is not pinned"
+
+
+@pytest.mark.parametrize("path", STACK_FILES + EXAMPLES, ids=lambda p: p.name)
+def test_every_stack_file_and_example_synthesizes(synth, path: Path) -> None:
+    config = load_stack_file(path)
+    assert all(k.startswith((f"{PROJECT}:", "aws:")) for k in config), "unknown namespace"
+    result = synth(config)
+    assert result.outputs["functionArns"], path
+    enabled = [
+        key.split(":", 1)[1]
+        for key, value in config.items()
+        if isinstance(value, dict) and value.get("enabled")
+    ]
+    # Each enabled pattern shows up as its component.
+    components = {r.type.split(":")[-1] for r in result.resources if not r.custom}
+    expected = {
+        "staticIp": "StaticIpEntry",
+        "ipRestrictedApi": "IpRestrictedApi",
+        "edge": "EdgeProtectedUrl",
+        "privateEndpoint": "PrivateLambdaEndpoint",
+        "staticEgress": "StaticEgress",
+        "ipRangeSync": "IpRangeSync",
+    }
+    for key in enabled:
+        assert expected[key] in components, f"{path.name}: {key} enabled but no {expected[key]}"
+
+
+def test_dev_stack_turns_several_patterns_on() -> None:
+    config = load_stack_file(ROOT / "Pulumi.dev.yaml")
+    enabled = [k for k, v in config.items() if isinstance(v, dict) and v.get("enabled")]
+    assert len(enabled) >= 3
