@@ -50,6 +50,8 @@ if config.static_ip.enabled:
     static_ip = StaticIpEntry("static-ip", config.static_ip, functions, network, config)
     outputs["staticIps"] = static_ip.static_ips
     outputs["staticIpUrls"] = static_ip.urls
+    if config.static_ip.ip_address_type == "DUAL_STACK":
+        outputs["staticIpv6s"] = static_ip.static_ipv6s
 
 if config.ip_restricted_api.enabled:
     from components.ip_restricted_api import IpRestrictedApi

@@ -14,9 +14,9 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -62,6 +62,7 @@ _IAM_PRINCIPAL_RE = re.compile(
 )
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _PATH_RE = re.compile(r"^/([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
+_ROUTE_PATH_RE = re.compile(r"^/([A-Za-z0-9._~*-]+(/[A-Za-z0-9._~*-]+)*)?$")
 
 
 class ConfigError(ValueError):
@@ -252,11 +253,25 @@ class NetworkConfig(_Model):
 # --------------------------------------------------------------------------------------------
 
 
+def _acm_arn(value: str) -> str:
+    if value and not _ACM_ARN_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not an ACM certificate ARN "
+            "(arn:aws:acm:<region>:<account>:certificate/<uuid>)"
+        )
+    return value
+
+
+AcmArn = Annotated[str, AfterValidator(_acm_arn)]
+
+
 class RegionEndpoint(_Model):
     """One region of a multi-region static IP entry."""
 
     region: Region
     traffic_dial_percentage: int = Field(default=100, ge=0, le=100, alias="trafficDialPercentage")
+    # An ALB only takes an ACM certificate of its own region: each extra region names its own.
+    certificate_arn: AcmArn = Field(default="", alias="certificateArn")
 
 
 class StaticIpConfig(_Model):
@@ -265,23 +280,13 @@ class StaticIpConfig(_Model):
     enabled: bool = False
     entry: Literal["global-accelerator", "nlb"] = "global-accelerator"
     allowed_cidrs: list[Cidr] = Field(default_factory=list, alias="allowedCidrs")
-    certificate_arn: str = Field(default="", alias="certificateArn")
+    certificate_arn: AcmArn = Field(default="", alias="certificateArn")
     ip_address_type: Literal["IPV4", "DUAL_STACK"] = Field(default="IPV4", alias="ipAddressType")
     ssl_policy: str = Field(
         default="ELBSecurityPolicy-TLS13-1-2-2021-06", alias="sslPolicy", pattern=r"^ELBSecurity"
     )
     protect_static_ips: bool = Field(default=True, alias="protectStaticIps")
     regions: list[Region | RegionEndpoint] = Field(default_factory=list)
-
-    @field_validator("certificate_arn")
-    @classmethod
-    def _is_acm_arn(cls, value: str) -> str:
-        if value and not _ACM_ARN_RE.match(value):
-            raise ValueError(
-                f"{value!r} is not an ACM certificate ARN "
-                "(arn:aws:acm:<region>:<account>:certificate/<uuid>)"
-            )
-        return value
 
     @field_validator("allowed_cidrs")
     @classmethod
@@ -308,6 +313,17 @@ class StaticIpConfig(_Model):
                     )
         if self.regions and self.entry != "global-accelerator":
             raise ConfigError("regions: several regions need entry: global-accelerator")
+        if self.ip_address_type == "DUAL_STACK" and self.entry != "global-accelerator":
+            raise ConfigError(
+                "ipAddressType: DUAL_STACK is an accelerator setting; entry nlb has IPv4 "
+                "Elastic IPs only (use entry: global-accelerator, or IPV4)"
+            )
+        for index, endpoint in enumerate(self.regions):
+            if endpoint.certificate_arn and not self.https:
+                raise ConfigError(
+                    f"regions[{index}].certificateArn: HTTPS is on for every region or none; "
+                    "set staticIp.certificateArn (the stack region's certificate) too"
+                )
         return self
 
     @property
@@ -337,9 +353,66 @@ class ApiRoute(_Model):
     def _route_path(cls, value: str) -> str:
         if not value.startswith("/"):
             raise ValueError(f"{value!r} must start with '/'")
-        if not re.match(r"^/[A-Za-z0-9._~/*{}+-]*$", value) or "//" in value:
-            raise ValueError(f"{value!r} is not a valid API path")
+        if any(c in value for c in "{}+"):
+            # The route becomes an IAM resource pattern on the *request* path, where a path
+            # parameter template would match nothing: '*' is the only wildcard that works.
+            raise ValueError(
+                f"{value!r} uses a path parameter; write '*' for 'anything here' (like /users/*)"
+            )
+        if not _ROUTE_PATH_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not a route path ('/' or /segment/..., no trailing '/', "
+                "letters, digits, . _ ~ - and the wildcard *)"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _route_does_something(self) -> ApiRoute:
+        if self.auth == "AWS_IAM":
+            # An IAM route is a real API Gateway method (authorization is per method), so its
+            # path must map onto resources: literal segments, optionally ending in /* ({proxy+}).
+            segments = self.path.strip("/").split("/")
+            if any("*" in s for s in segments[:-1]) or (
+                "*" in segments[-1] and segments[-1] != "*"
+            ):
+                raise ConfigError(
+                    f"path: {self.path!r}: an AWS_IAM route takes whole segments, with '*' "
+                    "only as the last one (like /admin/*)"
+                )
+        elif not self.allow and not self.deny:
+            raise ConfigError(
+                "allow: this route has no allow, no deny and auth NONE, so it changes nothing; "
+                "give it a list or auth: AWS_IAM, or remove it"
+            )
+        return self
+
+
+def route_literal_prefix(path: str) -> str:
+    """The whole leading segments of a route path without wildcards ('/admin' for /admin/*)."""
+    literal: list[str] = []
+    for segment in path.strip("/").split("/"):
+        if not segment or "*" in segment:
+            break
+        literal.append(segment)
+    return "/" + "/".join(literal)
+
+
+class _HasPath(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+_F = TypeVar("_F", bound=_HasPath)
+
+
+def serving_function(path: str, functions: Sequence[_F]) -> _F | None:
+    """The function whose path prefix serves ``path`` (the longest one wins), if any."""
+    best: _F | None = None
+    for fn in functions:
+        serves = fn.path == "/" or path == fn.path or path.startswith(fn.path + "/")
+        if serves and (best is None or len(fn.path) > len(best.path)):
+            best = fn
+    return best
 
 
 class Throttling(_Model):
@@ -358,17 +431,31 @@ class IpRestrictedApiConfig(_Model):
     stage_name: str = Field(default="api", alias="stageName", pattern=r"^[A-Za-z0-9_]{1,128}$")
     throttling: Throttling = Field(default_factory=Throttling)
     log_retention_days: int = Field(default=30, alias="logRetentionDays")
+    # Stage access logs (who called, from which IP, what status) into a log group of this stack.
+    access_logs: bool = Field(default=True, alias="accessLogs")
+    # API Gateway writes logs with ONE role per account and region (account-wide state shared by
+    # every API there): only set it when asked, since it replaces whatever role is set now.
+    cloud_watch_role: bool = Field(default=False, alias="cloudWatchRole")
 
     @field_validator("log_retention_days")
     @classmethod
     def _is_retention(cls, value: int) -> int:
         return FunctionConfig._is_retention(value)
 
+    @field_validator("allow", "deny")
+    @classmethod
+    def _no_duplicate_cidrs(cls, value: list[str]) -> list[str]:
+        return _unique(value, "CIDR")
+
     @field_validator("routes")
     @classmethod
     def _unique_routes(cls, value: list[ApiRoute]) -> list[ApiRoute]:
         _unique([(r.method, r.path) for r in value], "route (method, path)")
         return value
+
+    @property
+    def private(self) -> bool:
+        return self.endpoint_type == "PRIVATE"
 
 
 _CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "PATCH", "DELETE", "*")
@@ -448,9 +535,27 @@ def _principal(value: str) -> str:
     return value
 
 
+# Read-only Lambda actions that do not act on a function (account, layer, event source mapping
+# or code signing config resources): the endpoint policy grants actions on the exposed functions'
+# ARNs only, so these would silently never match.
+_NOT_FUNCTION_ACTIONS = frozenset(
+    {
+        "lambda:GetAccountSettings", "lambda:ListFunctions", "lambda:ListEventSourceMappings",
+        "lambda:GetEventSourceMapping", "lambda:ListLayers", "lambda:ListLayerVersions",
+        "lambda:GetLayerVersion", "lambda:GetLayerVersionPolicy", "lambda:ListCodeSigningConfigs",
+        "lambda:GetCodeSigningConfig", "lambda:ListFunctionsByCodeSigningConfig",
+    }
+)  # fmt: skip
+
+
 def _read_only_lambda_action(value: str) -> str:
     if not re.match(r"^lambda:(Get|List)[A-Za-z]+$", value):
         raise ValueError(f"{value!r} is not a read-only Lambda action (lambda:Get*/lambda:List*)")
+    if value in _NOT_FUNCTION_ACTIONS:
+        raise ValueError(
+            f"{value!r} does not act on a function; the endpoint policy only grants actions on "
+            "the exposed functions (like lambda:GetFunction, lambda:GetFunctionConfiguration)"
+        )
     return value
 
 
@@ -462,10 +567,27 @@ class PrivateEndpointConfig(_Model):
         default_factory=list, alias="allowedPrincipals"
     )
     private_dns: bool = Field(default=True, alias="privateDns")
-    allowed_cidrs: list[Cidr] = Field(default_factory=list, alias="allowedCidrs")
+    # Peered VPCs / on-premises ranges admitted to the endpoint on 443, besides the VPC's CIDR.
+    # IPv4 only: the endpoint is created IPv4-only, like the VPC.
+    allowed_cidrs: list[Ipv4Cidr] = Field(default_factory=list, alias="allowedCidrs")
     allowed_actions: list[Annotated[str, AfterValidator(_read_only_lambda_action)]] = Field(
         default_factory=list, alias="allowedActions"
     )
+
+    @field_validator("allowed_principals")
+    @classmethod
+    def _no_duplicate_principals(cls, value: list[str]) -> list[str]:
+        return _unique(value, "principal")
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _no_duplicate_cidrs(cls, value: list[str]) -> list[str]:
+        return _unique(value, "CIDR")
+
+    @field_validator("allowed_actions")
+    @classmethod
+    def _no_duplicate_actions(cls, value: list[str]) -> list[str]:
+        return _unique(value, "action")
 
 
 class StaticEgressConfig(_Model):
@@ -513,6 +635,11 @@ class IpRangeSyncConfig(_Model):
     rules_per_group: int = Field(default=60, ge=1, le=1000, alias="rulesPerGroup")
     waf_scope: Literal["REGIONAL", "CLOUDFRONT"] = Field(default="REGIONAL", alias="wafScope")
     schedule: str = Field(default="rate(1 day)", pattern=r"^(rate|cron)\(.+\)$")
+    # Invoke the function once during `pulumi up` (and again when the selection or a target
+    # changes), so the targets are filled before anyone attaches them; a failed sync fails the
+    # deployment instead of leaving empty allow-lists behind.
+    initial_sync: bool = Field(default=True, alias="initialSync")
+    log_retention_days: int = Field(default=30, alias="logRetentionDays")
 
     @field_validator("services", "regions", "targets")
     @classmethod
@@ -526,6 +653,35 @@ class IpRangeSyncConfig(_Model):
             if not 1 <= port <= 65535:
                 raise ConfigError(f"[{index}]: {port} is not a TCP port")
         return _unique(value, "port")
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _is_retention(cls, value: int) -> int:
+        return FunctionConfig._is_retention(value)
+
+    @model_validator(mode="after")
+    def _pool_fits_one_prefix(self) -> IpRangeSyncConfig:
+        # The handler places every port of a CIDR in the same group; a group that cannot hold
+        # one CIDR on all ports can hold nothing (the handler refuses to start).
+        if "securityGroup" in self.targets and self.rules_per_group < len(self.ports):
+            raise ConfigError(
+                f"rulesPerGroup: {self.rules_per_group} rules cannot hold one CIDR on "
+                f"{len(self.ports)} ports; raise rulesPerGroup or use fewer ports"
+            )
+        return self
+
+    def coverage_notes(self) -> list[str]:
+        """Valid selections that probably miss addresses (warned at deploy, not refused)."""
+        notes = []
+        if "CLOUDFRONT" in self.services and self.regions == ["GLOBAL"]:
+            # Seed 003: CLOUDFRONT is both CLOUDFRONT_GLOBAL_IP_LIST (region GLOBAL) and
+            # CLOUDFRONT_REGIONAL_EDGE_IP_LIST (entries carrying a real region); allow both.
+            notes.append(
+                f"{PROJECT}:ipRangeSync.regions: [GLOBAL] selects CloudFront's global edge "
+                "ranges only, not its regional edge caches (CLOUDFRONT_REGIONAL_EDGE_IP_LIST); "
+                "set regions: [] to allow both"
+            )
+        return notes
 
 
 # --------------------------------------------------------------------------------------------
@@ -628,6 +784,95 @@ class StackConfig(_Model):
                     f"functions[{index}].path: edge.staticSite serves the site at '/', so "
                     f"function {fn.name!r} at '/' would be unreachable; give it a path such as "
                     "/api"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _static_ip_fits(self) -> StackConfig:
+        """staticIp rules that need the network, the functions or the stack region."""
+        sip = self.static_ip
+        if not sip.enabled:
+            return self
+        net = self.network
+        # An ALB needs subnets in two zones or more; with one zone neither entry can be built.
+        if net.existing and len(net.private_subnet_ids) < 2:
+            raise ConfigError(
+                "network.privateSubnetIds: staticIp needs private subnets in at least 2 "
+                "availability zones (its Application Load Balancer spans two zones or more)"
+            )
+        if not net.existing and net.az_count < 2:
+            raise ConfigError(
+                "network.azCount: staticIp needs at least 2 availability zones (its Application "
+                "Load Balancer spans two zones or more)"
+            )
+        for index, fn in enumerate(self.functions):
+            if fn.arn and fn.arn.split(":")[3] != self.region:
+                raise ConfigError(
+                    f"functions[{index}].arn: staticIp's ALB in {self.region} can only invoke "
+                    f"functions of its own region; this one is in {fn.arn.split(':')[3]}"
+                )
+        if sip.https and sip.certificate_arn.split(":")[3] != self.region:
+            raise ConfigError(
+                f"staticIp.certificateArn: the ALB in {self.region} needs an ACM certificate of "
+                f"{self.region}; this one is in {sip.certificate_arn.split(':')[3]}"
+            )
+        if sip.ip_address_type == "DUAL_STACK" and not net.existing:
+            raise ConfigError(
+                "staticIp.ipAddressType: DUAL_STACK needs a dual-stack ALB, whose subnets need "
+                "IPv6 CIDR blocks; the VPC this stack creates is IPv4 only (use network.vpcId "
+                "with IPv6 private subnets, or IPV4)"
+            )
+        for index, endpoint in enumerate(sip.regions):
+            key = f"staticIp.regions[{index}]"
+            if endpoint.region == self.region:
+                if endpoint.certificate_arn:
+                    raise ConfigError(
+                        f"{key}.certificateArn: {self.region} is the stack region; its "
+                        "certificate is staticIp.certificateArn"
+                    )
+                continue
+            if net.existing:
+                raise ConfigError(
+                    f"{key}.region: an existing VPC (network.vpcId) is in {self.region} only; "
+                    f"serving {endpoint.region} too needs a VPC this stack creates there"
+                )
+            existing = [i for i, fn in enumerate(self.functions) if not fn.bundled]
+            if existing:
+                raise ConfigError(
+                    f"functions[{existing[0]}].arn: staticIp.regions deploys the functions to "
+                    f"{endpoint.region} too; an existing function (arn) lives in one region "
+                    "only (use a bundled handler, or drop staticIp.regions)"
+                )
+            if sip.https and not endpoint.certificate_arn:
+                raise ConfigError(
+                    f"{key}.certificateArn: HTTPS is on (staticIp.certificateArn), so the ALB in "
+                    f"{endpoint.region} needs an ACM certificate of {endpoint.region}"
+                )
+            if endpoint.certificate_arn and endpoint.certificate_arn.split(":")[3] != (
+                endpoint.region
+            ):
+                raise ConfigError(
+                    f"{key}.certificateArn: the ALB in {endpoint.region} needs a certificate of "
+                    f"{endpoint.region}; this one is in {endpoint.certificate_arn.split(':')[3]}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _ip_restricted_api_routes(self) -> StackConfig:
+        """Each ipRestrictedApi route must fall under a function's path, or it routes nowhere."""
+        api = self.ip_restricted_api
+        if not api.enabled:
+            return self
+        for index, route in enumerate(api.routes):
+            literal = route_literal_prefix(route.path)
+            # A NONE route with a wildcard is only a policy pattern and may span functions.
+            if "*" in route.path and route.auth == "NONE":
+                continue
+            if serving_function(literal, self.functions) is None:
+                paths = ", ".join(f.path for f in self.functions)
+                raise ConfigError(
+                    f"ipRestrictedApi.routes[{index}].path: {route.path!r} is not served by any "
+                    f"function (function paths: {paths}); the API would answer 403 there anyway"
                 )
         return self
 
@@ -791,9 +1036,12 @@ def warnings_for(config: StackConfig) -> list[str]:
                 "seen in ip-ranges.json so far; it will select nothing until AWS publishes it"
             )
     if config.static_ip.enabled and config.static_ip.entry == "nlb" and _az_count(config) < 2:
+        # Reachable with an existing VPC only: a new one with azCount 1 is refused (the ALB
+        # behind the NLB needs two zones), but one public subnet still makes a working NLB.
         notes.append(
-            f"{PROJECT}:network.azCount: entry nlb with one AZ gives one static IP and no "
-            "zone redundancy; use azCount >= 2 for production"
+            f"{PROJECT}:network.publicSubnetIds: entry nlb with one public subnet gives one "
+            "static IP and no zone redundancy; give a public subnet in each ALB zone for "
+            "production"
         )
     existing = [f.name for f in config.functions if not f.bundled]
     if config.static_egress.enabled and existing:

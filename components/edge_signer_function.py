@@ -113,7 +113,7 @@ class EdgeSignerFunction(pulumi.ComponentResource):
             opts=here,
         )
         self.function = aws.lambda_.Function(
-            name,
+            f"{name}-function",
             region=EDGE_REGION,
             runtime=RUNTIME,
             architectures=[EDGE_ARCHITECTURE],

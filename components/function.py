@@ -93,8 +93,14 @@ def logging_policy(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
 def vpc_access_policy() -> str:
     """The ENI actions Lambda performs with the function's role to attach it to a VPC.
 
-    The same actions as AWSLambdaVPCAccessExecutionRole minus its logging grant. EC2 does not
-    support resource-level permissions for the Describe calls, hence their '*'.
+    The same actions as AWSLambdaVPCAccessExecutionRole minus its logging grant (the function's
+    logging policy is scoped to its own log group). Why '*' and no tighter form: the Lambda
+    developer guide says ec2:DescribeNetworkInterfaces only works when allowed on all
+    resources, and that a DeleteNetworkInterface not allowed on all ENIs can cut the function
+    off from the VPC; the ENIs are created by Lambda with IDs nobody knows in advance. Scoping
+    CreateNetworkInterface to ``arn:aws:ec2:<region>:<account>:*`` would only restate the
+    role's own account, for no practical gain. Lambda needs them to create and delete the ENIs,
+    not to invoke the function.
     """
     return json.dumps(
         {

@@ -52,10 +52,13 @@ class Network(pulumi.ComponentResource):
         name: str,
         config: NetworkConfig,
         needed_by: Sequence[str],
+        region: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``region`` (pulumi-aws 7 per-resource region) builds the network in another region."""
         super().__init__("lambda-exposure:index:Network", name, None, opts)
         self.existing = config.existing
+        self._region_args = {"region": region} if region else {}
         if config.existing:
             self._use_existing(config)
         else:
@@ -70,7 +73,9 @@ class Network(pulumi.ComponentResource):
 
     def _use_existing(self, config: NetworkConfig) -> None:
         assert config.vpc_id is not None
-        vpc = aws.ec2.get_vpc_output(id=config.vpc_id, opts=pulumi.InvokeOutputOptions(parent=self))
+        vpc = aws.ec2.get_vpc_output(
+            id=config.vpc_id, **self._region_args, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
         self.vpc_id = pulumi.Output.from_input(config.vpc_id)
         self.cidr_block = vpc.cidr_block
         self.dns_support = vpc.enable_dns_support
@@ -83,7 +88,7 @@ class Network(pulumi.ComponentResource):
     def _create(self, name: str, config: NetworkConfig, needed_by: Sequence[str]) -> None:
         here = pulumi.ResourceOptions(parent=self)
         zones = aws.get_availability_zones(
-            state="available", opts=pulumi.InvokeOptions(parent=self)
+            state="available", **self._region_args, opts=pulumi.InvokeOptions(parent=self)
         )
         if len(zones.names) < config.az_count:
             raise pulumi.RunError(
@@ -92,6 +97,7 @@ class Network(pulumi.ComponentResource):
             )
         azs = zones.names[: config.az_count]
         tags = {"lambda-exposure:usedBy": ",".join(needed_by) or "none"}
+        r = self._region_args
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=config.cidr,
@@ -99,16 +105,18 @@ class Network(pulumi.ComponentResource):
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags={**tags, "Name": f"{name}-vpc"},
+            **r,
             opts=here,
         )
         igw = aws.ec2.InternetGateway(
-            f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"}, opts=here
+            f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"}, **r, opts=here
         )
         public_table = aws.ec2.RouteTable(
             f"{name}-public",
             vpc_id=vpc.id,
             routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
             tags={**tags, "Name": f"{name}-public"},
+            **r,
             opts=here,
         )
         public_cidrs, private_cidrs = subnet_cidrs(config.cidr, config.az_count)
@@ -125,12 +133,14 @@ class Network(pulumi.ComponentResource):
                 # get their own addresses.
                 map_public_ip_on_launch=False,
                 tags={**tags, "Name": f"{name}-public-{az}", "lambda-exposure:tier": "public"},
+                **r,
                 opts=here,
             )
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-{index}",
                 subnet_id=public.id,
                 route_table_id=public_table.id,
+                **r,
                 opts=here,
             )
             private = aws.ec2.Subnet(
@@ -140,6 +150,7 @@ class Network(pulumi.ComponentResource):
                 availability_zone=az,
                 map_public_ip_on_launch=False,
                 tags={**tags, "Name": f"{name}-private-{az}", "lambda-exposure:tier": "private"},
+                **r,
                 opts=here,
             )
             # One table per zone, no default route: a pattern that needs egress adds its NAT route.
@@ -147,12 +158,14 @@ class Network(pulumi.ComponentResource):
                 f"{name}-private-{index}",
                 vpc_id=vpc.id,
                 tags={**tags, "Name": f"{name}-private-{az}"},
+                **r,
                 opts=here,
             )
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-{index}",
                 subnet_id=private.id,
                 route_table_id=private_table.id,
+                **r,
                 opts=here,
             )
             self.public_subnet_ids.append(public.id)

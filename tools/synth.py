@@ -555,14 +555,30 @@ def synthesize(
     asyncio.set_event_loop(loop)
     # A fresh root stack per synthesis: the previous one belongs to another event loop.
     settings.ROOT.set(None)
+    # A previous run that failed inside an apply leaves its pending output tasks (bound to its
+    # own, finished event loop) in the shared SETTINGS.outputs, which set_mocks does not reset;
+    # this run would then wait on them forever.
+    settings.SETTINGS.outputs = set()
     set_all_config(stack_config(config, region))
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=monitor
     )
     exports: dict[str, Any] = {}
 
+    # Registrations reach the monitor from executor threads, in no fixed order; the order in
+    # which the program *constructed* resources is stable, so results are listed in that order.
+    construction: dict[tuple[str, str], int] = {}
+    original_init = pulumi.Resource.__init__
+
+    def recording_init(self: Any, t: str, name: str, *args: Any, **kwargs: Any) -> None:
+        construction.setdefault((t, name), len(construction))
+        original_init(self, t, name, *args, **kwargs)
+
     def body() -> None:
-        with mock.patch.object(pulumi, "export", lambda k, v: exports.__setitem__(k, v)):
+        with (
+            mock.patch.object(pulumi, "export", lambda k, v: exports.__setitem__(k, v)),
+            mock.patch.object(pulumi.Resource, "__init__", recording_init),
+        ):
             runpy.run_path(str(program), run_name="__main__")
 
     try:
@@ -586,7 +602,10 @@ def synthesize(
             provider=r["provider"],
             ignore_changes=r["ignore_changes"],
         )
-        for r in monitor.registrations
+        for r in sorted(
+            monitor.registrations,
+            key=lambda r: construction.get((r["type"], r["name"]), len(construction)),
+        )
     ]
     return Synth(
         resources=resources,

@@ -1,0 +1,160 @@
+"""The ipRestrictedApi resource policy, as a pure function of the config.
+
+Kept apart from the component so the document can be built, read and evaluated without Pulumi:
+the tests evaluate it against concrete requests, and the deployment trigger hashes it.
+
+Shape (every restriction is an explicit ``Deny``, so it also binds IAM-authorized methods,
+where an ``Allow`` in this policy would *grant* access instead of restricting it):
+
+- ``AllowInvoke``: anyone may invoke every method that is not IAM-authorized (``NotResource`` =
+  the AWS_IAM routes). IAM routes get no Allow here on purpose: for a caller of the API owner's
+  account, API Gateway lets in a request that *either* the caller's IAM policy *or* the resource
+  policy allows, so an Allow with ``Principal: *`` would admit any signed principal. Without it,
+  the caller's own IAM policy decides (same account); other accounts are refused (both policies
+  must allow, and this one does not).
+- ``DenyOutsideVpcEndpoint`` (PRIVATE): any request that did not come through our endpoint.
+- ``DenyNotInAllowList`` / ``DenyInDenyList``: the global lists, on every route.
+- ``Route<i>DenyNotInAllowList`` / ``Route<i>DenyInDenyList``: routes[i]'s own lists.
+
+Resources are full ARNs built from the API's execution ARN (not the ``execute-api:/`` shorthand):
+they need no expansion by API Gateway (the shorthand is documented for ``Resource``; whether
+``NotResource`` gets it is not), what we register is what AWS stores (no perpetual diff), and
+the tests evaluate exactly the document AWS evaluates. The stage segment is ``*``: a restriction
+must hold on every stage of the API, not only the one this stack deploys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from components.config import ApiRoute, IpRestrictedApiConfig
+
+ACTION = "execute-api:Invoke"
+
+
+def source_ip_key(private: bool) -> str:
+    """The condition key carrying the caller's address.
+
+    A private API is reached through an interface endpoint that rewrites the source address;
+    ``aws:VpcSourceIp`` holds the caller's own (VPC) address there, ``aws:SourceIp`` does not.
+    """
+    return "aws:VpcSourceIp" if private else "aws:SourceIp"
+
+
+def route_resources(api_arn: str, route: ApiRoute) -> list[str]:
+    """The ARNs a route covers: ``<api>/*/<METHOD>/<path>`` (and ``<path>/``).
+
+    The ARN carries the *request* path, so a route under a ``{proxy+}`` resource (GET
+    /index.html served by the root function) is ``.../GET/index.html``. The trailing-slash
+    variant keeps ``/admin/`` from slipping past a rule written for ``/admin``.
+    """
+    method = "*" if route.method == "ANY" else route.method
+    base = f"{api_arn}/*/{method}/"
+    path = route.path.lstrip("/")
+    if not path:
+        return [base]
+    arns = [base + path]
+    if not path.endswith("*"):
+        arns.append(base + path + "/")
+    return arns
+
+
+def _statement(
+    sid: str,
+    effect: str,
+    resources: Sequence[str],
+    condition: dict[str, Any] | None = None,
+    *,
+    not_resource: bool = False,
+) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": effect,
+        "Principal": "*",
+        "Action": ACTION,
+        ("NotResource" if not_resource else "Resource"): list(resources),
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def build_policy(
+    api_arn: str, config: IpRestrictedApiConfig, vpc_endpoint_id: str | None = None
+) -> dict[str, Any]:
+    """The resource policy document for the API whose execution ARN is ``api_arn``."""
+    if config.private and not vpc_endpoint_id:
+        raise ValueError("a PRIVATE API's policy needs the VPC endpoint id")
+    everything = [f"{api_arn}/*"]
+    ip_key = source_ip_key(config.private)
+    iam_routes = [
+        arn for r in config.routes if r.auth == "AWS_IAM" for arn in route_resources(api_arn, r)
+    ]
+    vpce_only = {"StringEquals": {"aws:SourceVpce": vpc_endpoint_id}} if config.private else None
+    statements = [
+        _statement(
+            "AllowInvoke",
+            "Allow",
+            iam_routes or everything,
+            vpce_only,
+            not_resource=bool(iam_routes),
+        )
+    ]
+    if config.private:
+        # The Allow above already requires the endpoint; this Deny makes it hold for the IAM
+        # routes too (a caller's IAM policy could otherwise let it in from anywhere).
+        statements.append(
+            _statement(
+                "DenyOutsideVpcEndpoint",
+                "Deny",
+                everything,
+                {"StringNotEquals": {"aws:SourceVpce": vpc_endpoint_id}},
+            )
+        )
+    if config.allow:
+        statements.append(
+            _statement(
+                "DenyNotInAllowList", "Deny", everything, {"NotIpAddress": {ip_key: config.allow}}
+            )
+        )
+    if config.deny:
+        statements.append(
+            _statement("DenyInDenyList", "Deny", everything, {"IpAddress": {ip_key: config.deny}})
+        )
+    for index, route in enumerate(config.routes):
+        resources = route_resources(api_arn, route)
+        if route.allow:
+            statements.append(
+                _statement(
+                    f"Route{index}DenyNotInAllowList",
+                    "Deny",
+                    resources,
+                    {"NotIpAddress": {ip_key: route.allow}},
+                )
+            )
+        if route.deny:
+            statements.append(
+                _statement(
+                    f"Route{index}DenyInDenyList",
+                    "Deny",
+                    resources,
+                    {"IpAddress": {ip_key: route.deny}},
+                )
+            )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def policy_json(
+    api_arn: str, config: IpRestrictedApiConfig, vpc_endpoint_id: str | None = None
+) -> str:
+    """The policy as the JSON string registered on the API (stable key order, for the hash)."""
+    return json.dumps(build_policy(api_arn, config, vpc_endpoint_id), sort_keys=True)
+
+
+def digest(text: str) -> str:
+    """Short content hash used in the deployment triggers."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

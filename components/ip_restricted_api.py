@@ -1,0 +1,475 @@
+"""API Gateway REST API whose resource policy decides which source IPs may call which route.
+
+Seed 001: only 217.128.123.174 may ``GET /index.html``; ``Deny`` for block lists; IP and IAM
+conditions mixed per endpoint; a changed policy only takes effect after a deployment. Seed 003/004:
+the same API reachable only through an ``execute-api`` interface endpoint (PRIVATE).
+
+Reads like the request path: [VPC endpoint →] REST API (+ resource policy) → resources/methods →
+Lambda proxy integrations → permissions → deployment (re-made whenever the policy or the routes
+change) → stage (access logs, throttling).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.api_policy import digest, policy_json
+from components.config import (
+    IpRestrictedApiConfig,
+    route_literal_prefix,
+    serving_function,
+)
+from components.function import ExposedFunction
+from components.network import Network
+
+PROXY = "{proxy+}"
+# Managed by AWS for exactly this job; see _account_log_role for why it is not scoped further.
+PUSH_TO_CLOUDWATCH_POLICY = "policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+@dataclass(frozen=True)
+class ApiMethod:
+    """One method of the API: which resource, which verb, who authorizes, which function."""
+
+    path: str  # resource path: "/", "/{proxy+}", "/admin", "/admin/{proxy+}"
+    http_method: str  # "ANY" or a verb
+    authorization: str  # "NONE" | "AWS_IAM"
+    function: str  # ExposedFunction.name
+
+
+def _join(parent: str, part: str) -> str:
+    return f"/{part}" if parent == "/" else f"{parent}/{part}"
+
+
+def _prefixes(path: str) -> list[str]:
+    """'/a/b' -> ['/a', '/a/b'] (the resources API Gateway needs to reach it)."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def plan_methods(
+    functions: Sequence[ExposedFunction], config: IpRestrictedApiConfig
+) -> list[ApiMethod]:
+    """Every method the API gets, from config alone (counts are known at preview).
+
+    Each function serves its path and everything under it (``ANY`` on ``<path>`` and on
+    ``<path>/{proxy+}``). An AWS_IAM route needs its own method, because authorization is set
+    per method: its path becomes explicit resources. Every resource created on the way also gets
+    ``ANY`` + ``{proxy+}`` to the function serving it, so adding ``/admin`` never turns
+    ``/admin/x`` or ``POST /admin`` (formerly matched by a ``{proxy+}`` higher up) into a 403.
+    """
+    resource_paths = {"/"}
+    for fn in functions:
+        resource_paths.update(_prefixes(fn.path))
+    iam_routes = [r for r in config.routes if r.auth == "AWS_IAM"]
+    for route in iam_routes:
+        resource_paths.update(_prefixes(route_literal_prefix(route.path)))
+
+    methods: dict[tuple[str, str], ApiMethod] = {}
+    for path in sorted(resource_paths):
+        fn = serving_function(path, functions)
+        if fn is None:
+            continue
+        for target in (path, _join(path, PROXY)):
+            methods[(target, "ANY")] = ApiMethod(target, "ANY", "NONE", fn.name)
+    for route in iam_routes:
+        literal = route_literal_prefix(route.path)
+        target = literal if route.path == literal else _join(literal, PROXY)
+        fn = serving_function(literal, functions)
+        assert fn is not None, "config.py refuses IAM routes no function serves"
+        methods[(target, route.method)] = ApiMethod(target, route.method, "AWS_IAM", fn.name)
+    return sorted(methods.values(), key=lambda m: (m.path.count("/"), m.path, m.http_method))
+
+
+def _slugs(paths: Sequence[str]) -> dict[str, str]:
+    """Readable, unique child-name parts for resource paths ('/admin/{proxy+}' -> 'admin-proxy')."""
+    slugs: dict[str, str] = {}
+    used: set[str] = set()
+    for path in sorted(paths):
+        slug = path.strip("/").replace(PROXY, "proxy").replace("/", "-") or "root"
+        if slug in used:  # '/a-b' and '/a/b' would collide
+            slug = f"{slug}-{digest(path)[:6]}"
+        used.add(slug)
+        slugs[path] = slug
+    return slugs
+
+
+def execute_api_service_name(region: str) -> str:
+    """PrivateLink service name of API Gateway's execute-api ('cn.' prefix in China regions)."""
+    prefix = "cn.com.amazonaws" if region.startswith("cn-") else "com.amazonaws"
+    return f"{prefix}.{region}.execute-api"
+
+
+def check_private_dns(vpc_id: str, dns_support: bool, dns_hostnames: bool) -> bool:
+    """A private API's URL resolves in the VPC only if the VPC resolves private DNS names.
+
+    Raised inside an ``apply`` on the looked-up attributes of an existing VPC: a plain error
+    during ``pulumi preview``, before anything is created (a VPC this stack makes has both on).
+    """
+    off = [
+        attribute
+        for attribute, on in (
+            ("enableDnsSupport", dns_support),
+            ("enableDnsHostnames", dns_hostnames),
+        )
+        if not on
+    ]
+    if off:
+        raise pulumi.RunError(
+            f"lambda-exposure:ipRestrictedApi.endpointType: PRIVATE needs private DNS on its "
+            f"execute-api endpoint, but VPC {vpc_id} has {' and '.join(off)} off; turn "
+            f"{'it' if len(off) == 1 else 'them'} on (aws ec2 modify-vpc-attribute)"
+        )
+    return True
+
+
+def access_log_format(private: bool) -> str:
+    """One JSON object per request: enough to see who was refused and why (no bodies)."""
+    fields = {
+        "requestId": "$context.requestId",
+        "requestTime": "$context.requestTime",
+        "sourceIp": "$context.identity.sourceIp",
+        "caller": "$context.identity.caller",
+        "userArn": "$context.identity.userArn",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "path": "$context.path",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "errorMessage": "$context.error.message",
+        "errorType": "$context.error.responseType",
+    }
+    if private:
+        fields["vpceId"] = "$context.identity.vpceId"
+    return json.dumps(fields, separators=(",", ":"))
+
+
+class IpRestrictedApi(pulumi.ComponentResource):
+    """REST API + resource policy (per-route IP allow/deny, optional IAM) + Lambda proxies."""
+
+    url: pulumi.Output[str]
+    rest_api_id: pulumi.Output[str]
+    execution_arn: pulumi.Output[str]
+    policy: pulumi.Output[str]
+    vpc_endpoint_id: pulumi.Output[str] | None
+
+    def __init__(
+        self,
+        name: str,
+        config: IpRestrictedApiConfig,
+        functions: Sequence[ExposedFunction],
+        network: Network | None,
+        region: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("lambda-exposure:index:IpRestrictedApi", name, None, opts)
+        here = pulumi.ResourceOptions(parent=self)
+
+        self.vpc_endpoint_id = None
+        endpoint = None
+        if config.private:
+            if network is None:
+                raise pulumi.RunError(
+                    "lambda-exposure:ipRestrictedApi.endpointType: PRIVATE needs the network"
+                )
+            endpoint = self._vpc_endpoint(name, network, region)
+            self.vpc_endpoint_id = endpoint.id
+
+        uses_ipv6 = any(
+            ":" in cidr
+            for cidr in [*config.allow, *config.deny]
+            + [c for r in config.routes for c in (*r.allow, *r.deny)]
+        )
+        api = aws.apigateway.RestApi(
+            name,
+            description=f"lambda-exposure {name}: {config.endpoint_type} API, IP-restricted",
+            endpoint_configuration={
+                "types": config.endpoint_type,
+                "vpc_endpoint_ids": [endpoint.id] if endpoint is not None else None,
+                # An IPv6 CIDR in a list can only ever match if IPv6 clients can connect; a
+                # private API is always dual-stack on AWS's side, so it is left to AWS there.
+                "ip_address_type": (
+                    None if config.private else ("dualstack" if uses_ipv6 else "ipv4")
+                ),
+            },
+            opts=here,
+        )
+        self.rest_api_id = api.id
+        self.execution_arn = api.execution_arn
+
+        # A separate RestApiPolicy, because the policy names the API's own ARN (known only once
+        # the API exists); see components/api_policy.py for the statements.
+        self.policy = pulumi.Output.all(
+            api.execution_arn, endpoint.id if endpoint is not None else None
+        ).apply(lambda args: policy_json(args[0], config, args[1]))
+        policy = aws.apigateway.RestApiPolicy(
+            f"{name}-policy", rest_api_id=api.id, policy=self.policy, opts=here
+        )
+        if endpoint is not None:
+            self._endpoint_policy(name, endpoint, api)
+
+        methods = plan_methods(functions, config)
+        children = self._methods(name, api, methods, {f.name: f for f in functions})
+        self._permissions(name, api, config, functions, methods)
+
+        by_name = {f.name: f for f in functions}
+        used = sorted({m.function for m in methods})
+        routes_digest = pulumi.Output.all(*[by_name[f].invoke_arn for f in used]).apply(
+            lambda arns: digest(
+                json.dumps(
+                    {
+                        "methods": [m.__dict__ for m in methods],
+                        "integrations": dict(zip(used, arns, strict=True)),
+                        "endpointType": config.endpoint_type,
+                    },
+                    sort_keys=True,
+                )
+            )
+        )
+        deployment = aws.apigateway.Deployment(
+            f"{name}-deployment",
+            rest_api=api.id,
+            description="lambda-exposure: replaced whenever the policy or the routes change",
+            # API Gateway serves a snapshot taken at deployment time: a new policy or route is
+            # live only after a new deployment (seed 001's console pitfall). Hashing both here
+            # makes every such change replace the deployment on the next `pulumi up`.
+            triggers={"policy": self.policy.apply(digest), "routes": routes_digest},
+            # A PRIVATE API without a policy cannot be deployed at all, and a deployment made
+            # before the methods exist would snapshot an empty API.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, *children]),
+        )
+
+        stage_deps: list[pulumi.Resource] = []
+        access_log_settings = None
+        if config.access_logs:
+            log_group = aws.cloudwatch.LogGroup(
+                f"{name}-access-logs", retention_in_days=config.log_retention_days, opts=here
+            )
+            access_log_settings = {
+                "destination_arn": log_group.arn,
+                "format": access_log_format(config.private),
+            }
+            if config.cloud_watch_role:
+                stage_deps.append(self._account_log_role(name))
+        stage = aws.apigateway.Stage(
+            f"{name}-stage",
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name=config.stage_name,
+            access_log_settings=access_log_settings,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=stage_deps),
+        )
+        aws.apigateway.MethodSettings(
+            f"{name}-method-settings",
+            rest_api=api.id,
+            stage_name=stage.stage_name,
+            method_path="*/*",
+            settings={
+                "throttling_burst_limit": config.throttling.burst_limit,
+                "throttling_rate_limit": config.throttling.rate_limit,
+                "metrics_enabled": True,
+                # Execution logs (and data traces, which log full bodies) stay off: they need the
+                # same account role and go to a log group API Gateway creates without retention.
+                "logging_level": "OFF",
+                "data_trace_enabled": False,
+            },
+            opts=here,
+        )
+        self.url = stage.invoke_url
+        self.register_outputs(
+            {
+                "apiUrl": self.url,
+                "restApiId": api.id,
+                "policy": self.policy,
+                "vpcEndpointId": self.vpc_endpoint_id,
+            }
+        )
+
+    # -- PRIVATE: the interface endpoint callers come through ----------------------------------
+
+    def _vpc_endpoint(self, name: str, network: Network, region: str) -> aws.ec2.VpcEndpoint:
+        here = pulumi.ResourceOptions(parent=self)
+        group = aws.ec2.SecurityGroup(
+            f"{name}-endpoint",
+            vpc_id=network.vpc_id,
+            description="execute-api interface endpoint: HTTPS from inside the VPC only",
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                    "cidr_blocks": [network.cidr_block],
+                    "description": "HTTPS from the VPC",
+                }
+            ],
+            # No egress rule: the endpoint only answers connections, it never opens one.
+            tags={"Name": f"{name}-endpoint"},
+            opts=here,
+        )
+        private_dns: pulumi.Input[bool] = True
+        if network.existing:
+            private_dns = pulumi.Output.all(
+                network.vpc_id, network.dns_support, network.dns_hostnames
+            ).apply(lambda args: check_private_dns(args[0], bool(args[1]), bool(args[2])))
+        return aws.ec2.VpcEndpoint(
+            f"{name}-endpoint",
+            vpc_id=network.vpc_id,
+            service_name=execute_api_service_name(region),
+            vpc_endpoint_type="Interface",
+            subnet_ids=list(network.private_subnet_ids),
+            security_group_ids=[group.id],
+            # The API's default URL then resolves to the endpoint inside the VPC (see README:
+            # this also sends calls to *public* execute-api URLs from this VPC to the endpoint).
+            private_dns_enabled=private_dns,
+            tags={"Name": f"{name}-endpoint"},
+            opts=here,
+        )
+
+    def _endpoint_policy(
+        self, name: str, endpoint: aws.ec2.VpcEndpoint, api: aws.apigateway.RestApi
+    ) -> None:
+        """Defense in depth: this endpoint carries invocations of this API and nothing else."""
+        aws.ec2.VpcEndpointPolicy(
+            f"{name}-endpoint-policy",
+            vpc_endpoint_id=endpoint.id,
+            policy=api.execution_arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "InvokeThisApiOnly",
+                                "Effect": "Allow",
+                                "Principal": "*",
+                                "Action": "execute-api:Invoke",
+                                "Resource": f"{arn}/*",
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    # -- resources, methods, integrations -----------------------------------------------------
+
+    def _methods(
+        self,
+        name: str,
+        api: aws.apigateway.RestApi,
+        methods: Sequence[ApiMethod],
+        functions: dict[str, ExposedFunction],
+    ) -> list[pulumi.Resource]:
+        here = pulumi.ResourceOptions(parent=self)
+        paths = {"/"}
+        for method in methods:
+            paths.update(_prefixes(method.path))
+        slugs = _slugs(sorted(paths))
+        resource_ids: dict[str, pulumi.Output[str]] = {"/": api.root_resource_id}
+        children: list[pulumi.Resource] = []
+        for path in sorted(paths - {"/"}, key=lambda p: (p.count("/"), p)):
+            parent, _, part = path.rpartition("/")
+            resource = aws.apigateway.Resource(
+                f"{name}-{slugs[path]}",
+                rest_api=api.id,
+                parent_id=resource_ids[parent or "/"],
+                path_part=part,
+                opts=here,
+            )
+            resource_ids[path] = resource.id
+            children.append(resource)
+        for method in methods:
+            child = f"{name}-{method.http_method.lower()}-{slugs[method.path]}"
+            api_method = aws.apigateway.Method(
+                child,
+                rest_api=api.id,
+                resource_id=resource_ids[method.path],
+                http_method=method.http_method,
+                authorization=method.authorization,
+                opts=here,
+            )
+            integration = aws.apigateway.Integration(
+                child,
+                rest_api=api.id,
+                resource_id=resource_ids[method.path],
+                http_method=api_method.http_method,
+                type="AWS_PROXY",
+                # Lambda's Invoke API is a POST whatever the client's verb.
+                integration_http_method="POST",
+                uri=functions[method.function].invoke_arn,
+                opts=here,
+            )
+            children.extend([api_method, integration])
+        return children
+
+    def _permissions(
+        self,
+        name: str,
+        api: aws.apigateway.RestApi,
+        config: IpRestrictedApiConfig,
+        functions: Sequence[ExposedFunction],
+        methods: Sequence[ApiMethod],
+    ) -> None:
+        used = {m.function for m in methods}
+        for fn in functions:
+            if fn.name not in used:
+                continue
+            aws.lambda_.Permission(
+                f"{name}-invoke-{fn.name}",
+                action="lambda:InvokeFunction",
+                function=fn.arn,
+                principal="apigateway.amazonaws.com",
+                # This API's deployed stage only: not other APIs, not the console's test stage.
+                source_arn=api.execution_arn.apply(lambda arn: f"{arn}/{config.stage_name}/*/*"),
+                region=fn.region,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    # -- account-wide logging role (opt-in) -----------------------------------------------------
+
+    def _account_log_role(self, name: str) -> aws.apigateway.Account:
+        """The role API Gateway uses to write *every* API's logs in this account and region.
+
+        Opt-in (``cloudWatchRole: true``): it is a region-wide setting, so setting it replaces a
+        role another stack or team may have set, and removing this stack does not unset it.
+        The AWS-managed policy is used as is: the role serves all APIs of the region, so scoping
+        it to this API's log group would break the others' logging.
+        """
+        here = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-cloudwatch",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "apigateway.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            description="API Gateway account-wide role for writing CloudWatch Logs",
+            opts=here,
+        )
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-cloudwatch",
+            role=role.name,
+            policy_arn=partition.partition.apply(
+                lambda p: f"arn:{p}:iam::aws:{PUSH_TO_CLOUDWATCH_POLICY}"
+            ),
+            opts=here,
+        )
+        return aws.apigateway.Account(
+            f"{name}-account",
+            cloudwatch_role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
+        )

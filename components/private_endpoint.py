@@ -1,0 +1,237 @@
+"""PrivateLambdaEndpoint: an interface VPC endpoint for the Lambda API, and who may use it.
+
+Seed 004: callers inside the VPC (or a peered VPC) invoke the functions through an AWS
+PrivateLink endpoint for ``com.amazonaws.<region>.lambda``, without an internet gateway or NAT.
+The endpoint policy names the principals, the actions and the functions: both the unqualified
+ARN and ``<arn>:*`` (every version and alias), as the seed requires.
+
+Arrows of the seed, in build order:
+  caller (VPC CIDR, peered CIDRs) → security group (443) → endpoint ENIs, one per private
+  subnet / AZ → endpoint policy → Lambda API (Invoke) → exposed functions.
+
+Only the Lambda *API* goes through this endpoint: function URLs (``*.lambda-url.*.on.aws``) are
+public-internet only and are not reachable through it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import PrivateEndpointConfig
+from components.function import ExposedFunction
+from components.network import Network
+
+INVOKE_ACTION = "lambda:InvokeFunction"
+HTTPS = 443
+
+
+def lambda_endpoint_service_name(region: str) -> str:
+    """The PrivateLink service name of the Lambda API in ``region``.
+
+    The China regions prefix the reverse-DNS name with ``cn.`` (``cn.com.amazonaws.cn-north-1.
+    lambda``, as DescribeVpcEndpointServices lists it); every other partition uses
+    ``com.amazonaws.<region>.lambda``.
+    """
+    prefix = "cn.com.amazonaws" if region.startswith("cn-") else "com.amazonaws"
+    return f"{prefix}.{region}.lambda"
+
+
+def principal_arns(configured: Sequence[str], account_id: str, partition: str) -> list[str]:
+    """The endpoint policy's principals: the configured ones, or this account by default.
+
+    A bare account id is written as its ``:root`` ARN, the form AWS stores: a policy written
+    with the bare id would read back different from what the program sent, and show a diff on
+    every ``pulumi up``.
+    """
+    chosen = list(configured) or [account_id]
+    return [f"arn:{partition}:iam::{p}:root" if p.isdigit() and len(p) == 12 else p for p in chosen]
+
+
+def function_resources(function_arns: Sequence[str]) -> list[str]:
+    """Each function unqualified (``$LATEST``) and qualified (``:*``, any version or alias)."""
+    resources: list[str] = []
+    for arn in function_arns:
+        resources += [arn, f"{arn}:*"]
+    return resources
+
+
+def endpoint_policy(
+    principals: Sequence[str],
+    function_arns: Sequence[str],
+    read_actions: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The endpoint policy document: invoke (and optional read actions) on these functions only.
+
+    Anything not allowed here is refused at the endpoint, whatever the caller's IAM policy
+    says: the endpoint policy and the caller's identity policy must both allow a request.
+    """
+    resources = function_resources(function_arns)
+    principal = {"AWS": list(principals)}
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "InvokeExposedFunctions",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": [INVOKE_ACTION],
+            "Resource": resources,
+        }
+    ]
+    if read_actions:
+        statements.append(
+            {
+                "Sid": "ReadExposedFunctions",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": list(read_actions),
+                "Resource": resources,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def check_private_dns(vpc_id: str, dns_support: bool, dns_hostnames: bool) -> bool:
+    """Refuse private DNS on a VPC that cannot resolve it, naming the key and the VPC.
+
+    Raised inside an ``apply`` on the looked-up VPC attributes, so it is reported as a plain
+    error (``pulumi.RunError``: no traceback) during ``pulumi preview`` — before ``pulumi up``
+    creates anything — and the endpoint, whose input this is, is never registered.
+    """
+    off = [
+        attribute
+        for attribute, on in (
+            ("enableDnsSupport", dns_support),
+            ("enableDnsHostnames", dns_hostnames),
+        )
+        if not on
+    ]
+    if off:
+        raise pulumi.RunError(
+            f"lambda-exposure:privateEndpoint.privateDns: VPC {vpc_id} has {' and '.join(off)} "
+            f"off, so the endpoint's private DNS name cannot resolve; turn "
+            f"{'it' if len(off) == 1 else 'them'} on (aws ec2 modify-vpc-attribute), or set "
+            "privateDns: false and call the endpoint's own DNS name (lambdaEndpointDns)"
+        )
+    return True
+
+
+class PrivateLambdaEndpoint(pulumi.ComponentResource):
+    """Interface endpoint for the Lambda API in the private subnets, with its policy and SG."""
+
+    endpoint_id: pulumi.Output[str]
+    dns_names: pulumi.Output[list[str]]
+    security_group_id: pulumi.Output[str]
+    policy: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        config: PrivateEndpointConfig,
+        functions: Sequence[ExposedFunction],
+        network: Network,
+        region: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("lambda-exposure:index:PrivateLambdaEndpoint", name, None, opts)
+        here = pulumi.ResourceOptions(parent=self)
+        invoke_here = pulumi.InvokeOutputOptions(parent=self)
+        tags = {"lambda-exposure:pattern": "privateEndpoint"}
+
+        # Only HTTPS from inside the VPC and the listed peered ranges reaches the endpoint's
+        # ENIs. No egress rule: an endpoint ENI answers connections, it never opens one (and
+        # the provider removes the default allow-all egress of a new group).
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=network.vpc_id,
+            description="lambda-exposure privateEndpoint: HTTPS to the Lambda API endpoint",
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": HTTPS,
+                    "to_port": HTTPS,
+                    "cidr_blocks": pulumi.Output.from_input(network.cidr_block).apply(
+                        lambda vpc_cidr: [vpc_cidr, *config.allowed_cidrs]
+                    ),
+                    "description": "HTTPS from the VPC and allowedCidrs (peered networks)",
+                }
+            ],
+            tags={**tags, "Name": f"{name}-sg"},
+            opts=here,
+        )
+
+        identity = aws.get_caller_identity_output(opts=invoke_here)
+        partition = aws.get_partition_output(opts=invoke_here)
+        principals = pulumi.Output.all(identity.account_id, partition.partition).apply(
+            lambda args: principal_arns(config.allowed_principals, args[0], args[1])
+        )
+        # This endpoint serves the Lambda API of the stack's region (no cross-region service
+        # region is set): an existing function elsewhere cannot be invoked through it, so it is
+        # left out of the policy rather than listed as if it were reachable.
+        reachable = [fn for fn in functions if fn.region == region]
+        for fn in functions:
+            if fn.region != region:
+                pulumi.log.warn(
+                    f"lambda-exposure:privateEndpoint: function {fn.name!r} is in {fn.region}, "
+                    f"not {region}; it cannot be invoked through this endpoint and is left out "
+                    "of its policy",
+                    resource=self,
+                )
+        if not reachable:
+            raise pulumi.RunError(
+                f"lambda-exposure:privateEndpoint: no function is in {region}, the region "
+                "whose Lambda API this endpoint serves"
+            )
+        arns = pulumi.Output.all(*[fn.arn for fn in reachable])
+        self.policy = pulumi.Output.all(principals, arns).apply(
+            lambda args: json.dumps(endpoint_policy(args[0], args[1], config.allowed_actions))
+        )
+
+        private_dns: pulumi.Input[bool] = config.private_dns
+        if config.private_dns and network.existing:
+            # A VPC this stack creates has both attributes on (Network); someone else's VPC is
+            # checked on its looked-up attributes.
+            private_dns = pulumi.Output.all(
+                network.vpc_id, network.dns_support, network.dns_hostnames
+            ).apply(lambda args: check_private_dns(args[0], bool(args[1]), bool(args[2])))
+
+        endpoint = aws.ec2.VpcEndpoint(
+            name,
+            vpc_id=network.vpc_id,
+            service_name=lambda_endpoint_service_name(region),
+            vpc_endpoint_type="Interface",
+            # One ENI per AZ (an interface endpoint takes at most one subnet per AZ): the
+            # network's private subnets are one per AZ.
+            subnet_ids=list(network.private_subnet_ids),
+            security_group_ids=[security_group.id],
+            # On: SDK calls to lambda.<region>.amazonaws.com from inside the VPC resolve to the
+            # endpoint's private IPs, with no client change.
+            private_dns_enabled=private_dns,
+            policy=self.policy,
+            tags={**tags, "Name": name},
+            opts=here,
+        )
+
+        self.endpoint_id = endpoint.id
+        self.security_group_id = security_group.id
+        self.dns_names = endpoint.dns_entries.apply(_dns_names)
+        self.register_outputs(
+            {
+                "endpointId": self.endpoint_id,
+                "dnsNames": self.dns_names,
+                "securityGroupId": self.security_group_id,
+            }
+        )
+
+
+def _dns_names(entries: Sequence[Any] | None) -> list[str]:
+    """The endpoint's DNS names (regional, zonal, and the private one when enabled)."""
+    names = []
+    for entry in entries or []:
+        name = entry.get("dns_name") if isinstance(entry, dict) else entry.dns_name
+        if name:
+            names.append(name)
+    return names

@@ -1,0 +1,320 @@
+"""staticEgress: bundled functions in private subnets behind NAT gateway(s) with Elastic IPs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import policy_of
+from tools import synth as synth_module
+from tools.synth import Resource, Synth, load_stack_file
+
+ROOT = Path(__file__).resolve().parent.parent
+EXISTING_FN = "arn:aws:lambda:eu-west-1:111122223333:function:legacy"
+
+EIP = "aws:ec2/eip:Eip"
+NAT = "aws:ec2/natGateway:NatGateway"
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+SUBNET = "aws:ec2/subnet:Subnet"
+FUNCTION = "aws:lambda/function:Function"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+
+
+def egress(**options: Any) -> dict[str, Any]:
+    return {"enabled": True, **options}
+
+
+def component(result: Synth) -> Resource:
+    return result.one("lambda-exposure:index:StaticEgress")
+
+
+def mine(result: Synth, type_: str) -> list[Resource]:
+    """Resources of a type that this pattern created (other patterns may add EIPs too)."""
+    return [r for r in result.children_of(component(result)) if r.type == type_]
+
+
+def by_id(result: Synth, type_: str) -> dict[str, Resource]:
+    return {r.outputs["id"]: r for r in result.of_type(type_)}
+
+
+def subnets_of_tier(result: Synth, tier: str) -> list[Resource]:
+    return [s for s in result.of_type(SUBNET) if s.inputs["tags"]["lambda-exposure:tier"] == tier]
+
+
+def zone_of_route_table(result: Synth, table_id: str) -> str:
+    """The AZ a private route table serves: the AZ of the subnet associated with it."""
+    subnets = by_id(result, SUBNET)
+    zones = {
+        subnets[a.inputs["subnetId"]].inputs["availabilityZone"]
+        for a in result.of_type(ASSOCIATION)
+        if a.inputs["routeTableId"] == table_id
+    }
+    assert len(zones) == 1, zones
+    return zones.pop()
+
+
+@pytest.fixture
+def delete_before_replace() -> Iterator[dict[str, bool]]:
+    """Records each registration's deleteBeforeReplace option (the Synth record has no field)."""
+    seen: dict[str, bool] = {}
+    original = synth_module.RecordingMonitor.RegisterResource
+
+    def spy(self: Any, request: Any) -> Any:
+        seen[request.name] = bool(request.deleteBeforeReplace)
+        return original(self, request)
+
+    synth_module.RecordingMonitor.RegisterResource = spy  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        synth_module.RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
+
+
+# -- one NAT / one per AZ ---------------------------------------------------------------------
+
+
+def test_single_nat_one_ip_every_zone_routes_to_it(synth) -> None:
+    result = synth({"network": {"azCount": 3}, "staticEgress": egress()})
+    eips = mine(result, EIP)
+    nats = mine(result, NAT)
+    assert len(eips) == 1 and len(nats) == 1
+    nat = nats[0]
+    assert nat.inputs["allocationId"] == eips[0].outputs["allocationId"]
+    assert nat.inputs["connectivityType"] == "public"
+    public_ids = {s.outputs["id"] for s in subnets_of_tier(result, "public")}
+    assert nat.inputs["subnetId"] in public_ids
+    routes = mine(result, ROUTE)
+    private_tables = [
+        t for t in result.of_type(ROUTE_TABLE) if t.name.startswith("network-private")
+    ]
+    assert sorted(r.inputs["routeTableId"] for r in routes) == sorted(
+        t.outputs["id"] for t in private_tables
+    )
+    assert len(routes) == 3
+    for route in routes:
+        assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
+        assert route.inputs["natGatewayId"] == nat.outputs["id"]
+    assert result.outputs["egressIps"] == [eips[0].outputs["publicIp"]]
+
+
+def test_nat_per_az_routes_each_zone_to_the_nat_in_that_zone(synth) -> None:
+    result = synth({"network": {"azCount": 3}, "staticEgress": egress(natPerAz=True)})
+    eips = mine(result, EIP)
+    nats = mine(result, NAT)
+    assert len(eips) == len(nats) == 3
+    subnets = by_id(result, SUBNET)
+    nat_zone = {
+        nat.outputs["id"]: subnets[nat.inputs["subnetId"]].inputs["availabilityZone"]
+        for nat in nats
+    }
+    assert all(subnets[n.inputs["subnetId"]].inputs["tags"]["lambda-exposure:tier"] == "public"
+               for n in nats)  # fmt: skip
+    assert len(set(nat_zone.values())) == 3, "one NAT in each zone"
+    routes = mine(result, ROUTE)
+    assert len(routes) == 3
+    for route in routes:
+        assert nat_zone[route.inputs["natGatewayId"]] == zone_of_route_table(
+            result, route.inputs["routeTableId"]
+        )
+    # Each NAT uses its own EIP, and the output lists every one of them.
+    assert sorted(n.inputs["allocationId"] for n in nats) == sorted(
+        e.outputs["allocationId"] for e in eips
+    )
+    assert sorted(result.outputs["egressIps"]) == sorted(e.outputs["publicIp"] for e in eips)
+    assert len(set(result.outputs["egressIps"])) == 3
+
+
+def test_nat_waits_for_the_internet_gateway(synth) -> None:
+    result = synth({"staticEgress": egress()})
+    igw = result.one("aws:ec2/internetGateway:InternetGateway")
+    for nat in mine(result, NAT):
+        assert result.depends_on(nat, igw)
+
+
+# -- the IPs survive ---------------------------------------------------------------------------
+
+
+def test_egress_ips_are_protected_by_default(synth) -> None:
+    result = synth({"staticEgress": egress(natPerAz=True)})
+    assert mine(result, EIP) and all(e.protect for e in mine(result, EIP))
+    # The NATs themselves are replaceable: only the addresses matter to third parties.
+    assert not any(n.protect for n in mine(result, NAT))
+
+
+def test_protection_can_be_turned_off(synth) -> None:
+    result = synth({"staticEgress": egress(protectEgressIps=False)})
+    assert not any(e.protect for e in mine(result, EIP))
+
+
+def test_a_replacement_nat_frees_the_ip_first(synth, delete_before_replace) -> None:
+    result = synth({"staticEgress": egress(natPerAz=True)})
+    nats = mine(result, NAT)
+    assert nats and all(delete_before_replace[n.name] for n in nats)
+    # The EIP is its own resource, not an attribute of the NAT: a new NAT reuses the same one.
+    assert all(n.inputs["allocationId"].startswith("eipalloc-") for n in nats)
+
+
+# -- the functions -----------------------------------------------------------------------------
+
+
+def test_bundled_function_runs_in_private_subnets_only(synth) -> None:
+    result = synth({"network": {"azCount": 2}, "staticEgress": egress()})
+    function = result.one(FUNCTION)
+    vpc_config = function.inputs["vpcConfig"]
+    private_ids = sorted(s.outputs["id"] for s in subnets_of_tier(result, "private"))
+    public_ids = {s.outputs["id"] for s in subnets_of_tier(result, "public")}
+    assert sorted(vpc_config["subnetIds"]) == private_ids
+    assert not public_ids & set(vpc_config["subnetIds"])
+    groups = mine(result, SECURITY_GROUP)
+    assert vpc_config["securityGroupIds"] == [groups[0].outputs["id"]]
+    # No first call before the way out exists.
+    for route in mine(result, ROUTE):
+        assert result.depends_on(function, route)
+
+
+def test_function_security_group_allows_all_egress_and_no_ingress(synth) -> None:
+    result = synth({"staticEgress": egress()})
+    (group,) = mine(result, SECURITY_GROUP)
+    assert not group.inputs.get("ingress")
+    (rule,) = group.inputs["egress"]
+    assert rule["protocol"] == "-1"
+    assert rule["cidrBlocks"] == ["0.0.0.0/0"]
+    assert group.inputs["vpcId"] == result.one("aws:ec2/vpc:Vpc").outputs["id"]
+
+
+def test_role_gets_exactly_the_eni_actions(synth) -> None:
+    result = synth({"staticEgress": egress()})
+    policies = result.of_type("aws:iam/rolePolicy:RolePolicy")
+    vpc_access = [p for p in policies if p.name.endswith("-vpc-access")]
+    assert len(vpc_access) == 1
+    (statement,) = policy_of(vpc_access[0].inputs)["Statement"]
+    assert sorted(statement["Action"]) == sorted(
+        [
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+        ]
+    )
+    assert all(a.startswith("ec2:") and "*" not in a for a in statement["Action"])
+    role = result.one("aws:iam/role:Role")
+    assert vpc_access[0].inputs["role"] == role.outputs["id"]
+
+
+def test_without_static_egress_functions_stay_out_of_the_vpc(synth) -> None:
+    result = synth({})
+    assert not result.one(FUNCTION).inputs.get("vpcConfig")
+    assert not result.of_type(NAT)
+    assert not [p for p in result.of_type("aws:iam/rolePolicy:RolePolicy") if "vpc" in p.name]
+
+
+def test_echo_url_reaches_the_function_environment(synth) -> None:
+    url = "https://checkip.example.org/ip"
+    result = synth({"staticEgress": egress(echoUrl=url)})
+    variables = result.one(FUNCTION).inputs["environment"]["variables"]
+    assert variables["EGRESS_ECHO_URL"] == url
+
+
+def test_no_echo_url_no_environment_variable(synth) -> None:
+    result = synth({"staticEgress": egress()})
+    environment = result.one(FUNCTION).inputs.get("environment") or {}
+    assert "EGRESS_ECHO_URL" not in (environment.get("variables") or {})
+
+
+def test_existing_functions_are_warned_about_and_left_alone(synth) -> None:
+    result = synth(
+        {
+            "functions": [
+                {"name": "app", "handler": "app", "path": "/"},
+                {"name": "legacy", "arn": EXISTING_FN, "path": "/legacy"},
+            ],
+            "staticEgress": egress(),
+        }
+    )
+    # Only the bundled function is a resource, and it is the one in the VPC.
+    (function,) = result.of_type(FUNCTION)
+    assert function.inputs["vpcConfig"]["subnetIds"]
+    assert "legacy" not in function.name
+    assert any("staticEgress" in w and "legacy" in w for w in result.warnings)
+    # The existing function was looked up, not changed.
+    assert any(
+        token == "aws:lambda/getFunction:getFunction" and args.get("functionName") == EXISTING_FN
+        for token, args in result.calls
+    )
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+def test_existing_vpc_is_refused(synth_error) -> None:
+    message = synth_error(
+        {
+            "network": {
+                "vpcId": "vpc-0123456789abcdef0",
+                "publicSubnetIds": ["subnet-0123456789abcdef0"],
+                "privateSubnetIds": ["subnet-0123456789abcdef1"],
+            },
+            "staticEgress": egress(),
+        }
+    )
+    assert "lambda-exposure:staticEgress" in message
+    assert "route" in message
+
+
+def test_echo_url_must_be_https(synth_error) -> None:
+    message = synth_error({"staticEgress": egress(echoUrl="http://checkip.example.org")})
+    assert "staticEgress.echoUrl" in message
+
+
+# -- with the other VPC patterns ---------------------------------------------------------------
+
+
+def test_shares_one_vpc_with_private_endpoint(synth) -> None:
+    result = synth({"staticEgress": egress(), "privateEndpoint": {"enabled": True}})
+    (vpc,) = result.of_type("aws:ec2/vpc:Vpc")
+    endpoint = result.one("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert endpoint.inputs["vpcId"] == vpc.outputs["id"]
+    assert mine(result, SECURITY_GROUP)[0].inputs["vpcId"] == vpc.outputs["id"]
+    # The function in the VPC is one of the functions the endpoint policy lets callers invoke.
+    resources = json.loads(endpoint.inputs["policy"])["Statement"][0]["Resource"]
+    assert result.one(FUNCTION).outputs["arn"] in resources
+
+
+def test_shares_one_vpc_with_static_ip_and_private_endpoint(synth) -> None:
+    pytest.importorskip("components.static_ip", reason="staticIp component not in this tree yet")
+    result = synth(
+        {
+            "staticIp": {"enabled": True, "entry": "nlb"},
+            "staticEgress": egress(natPerAz=True),
+            "privateEndpoint": {"enabled": True},
+        }
+    )
+    (vpc,) = result.of_type("aws:ec2/vpc:Vpc")
+    assert len(result.of_type("lambda-exposure:index:Network")) == 1
+    vpc_id = vpc.outputs["id"]
+    groups = result.of_type(SECURITY_GROUP)
+    assert groups and all(g.inputs["vpcId"] == vpc_id for g in groups)
+    assert result.one("aws:ec2/vpcEndpoint:VpcEndpoint").inputs["vpcId"] == vpc_id
+    # The egress IPs are this pattern's EIPs, not the NLB's entry addresses.
+    assert sorted(result.outputs["egressIps"]) == sorted(
+        e.outputs["publicIp"] for e in mine(result, EIP)
+    )
+
+
+# -- the example -------------------------------------------------------------------------------
+
+
+def test_example_enables_static_egress(synth) -> None:
+    config = load_stack_file(ROOT / "examples" / "static-egress.yaml")
+    assert config["lambda-exposure:staticEgress"]["enabled"] is True
+    result = synth(config)
+    assert component(result)
+    assert len(result.outputs["egressIps"]) == len(mine(result, EIP)) >= 1
