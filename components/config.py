@@ -624,7 +624,9 @@ class IpRangeSyncConfig(_Model):
         default_factory=lambda: ["CLOUDFRONT"], min_length=1
     )
     regions: list[Annotated[str, AfterValidator(_ip_range_region)]] = Field(
-        default_factory=lambda: ["GLOBAL"]
+        # Empty = every region. For CLOUDFRONT that is what seed 003 asks: its global edge list
+        # (region GLOBAL) *and* its regional edge caches (entries that carry a real region).
+        default_factory=list
     )
     ipv6: bool = True
     targets: list[Literal["prefixList", "securityGroup", "wafIpSet"]] = Field(

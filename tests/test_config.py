@@ -30,7 +30,7 @@ def test_empty_config_gets_contract_defaults() -> None:
     assert config.private_endpoint.private_dns is True
     assert config.static_egress.nat_per_az is False
     assert config.ip_range_sync.services == ["CLOUDFRONT"]
-    assert config.ip_range_sync.regions == ["GLOBAL"]
+    assert config.ip_range_sync.regions == []  # all: CloudFront global + regional edges
     assert config.ip_range_sync.targets == ["prefixList"]
     assert config.ip_range_sync.ports == [443]
     # Every pattern is off unless a stack turns it on.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from components.config import PROJECT, TOP_LEVEL_KEYS, parse_config
+from components.config import PROJECT, TOP_LEVEL_KEYS, StackConfig, _model_in, parse_config
 from tools.synth import iter_config_files, load_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,24 @@ def test_pulumi_yaml_declares_every_contract_key_with_a_description() -> None:
         assert declaration["description"].strip(), key
         # The CLI refuses a stack that lacks a declared key with no default.
         assert "default" in declaration, key
+
+
+def test_pulumi_yaml_descriptions_name_every_nested_key() -> None:
+    # Pulumi cannot type objects, so the description is the declaration: it must stay complete.
+    declared = _project()["config"]
+    for name, field in StackConfig.model_fields.items():
+        if name == "region":
+            continue
+        key = field.alias or name
+        model = _model_in(field.annotation)
+        missing = [
+            sub.alias or sub_name
+            for sub_name, sub in model.model_fields.items()
+            if not re.search(
+                rf"\b{re.escape(sub.alias or sub_name)}\b", declared[key]["description"]
+            )
+        ]
+        assert missing == [], f"Pulumi.yaml {key}: description does not mention {missing}"
 
 
 def test_pulumi_yaml_defaults_equal_the_program_defaults() -> None:
