@@ -6,19 +6,21 @@ the tests evaluate it against concrete requests, and the deployment trigger hash
 Shape (every restriction is an explicit ``Deny``, so it also binds IAM-authorized methods,
 where an ``Allow`` in this policy would *grant* access instead of restricting it):
 
-- ``AllowInvoke``: anyone may invoke every method that is not IAM-authorized (``NotResource`` =
-  the AWS_IAM routes). IAM routes get no Allow here on purpose: for a caller of the API owner's
-  account, API Gateway lets in a request that *either* the caller's IAM policy *or* the resource
-  policy allows, so an Allow with ``Principal: *`` would admit any signed principal. Without it,
-  the caller's own IAM policy decides (same account); other accounts are refused (both policies
-  must allow, and this one does not).
+- ``AllowInvoke``: anyone may invoke every method that is not IAM-authorized. With AWS_IAM
+  routes, the Allow is limited to *unauthenticated* requests (``Null`` on ``aws:PrincipalArn``,
+  a key API Gateway sets only for IAM-authorized methods), so it never reaches an IAM method:
+  for a caller of the API owner's account, API Gateway lets in a request that *either* the
+  caller's IAM policy *or* the resource policy allows, so an Allow with ``Principal: *`` would
+  admit any signed principal. Without it, the caller's own IAM policy decides (same account);
+  other accounts are refused (both policies must allow, and this one does not). A condition
+  rather than ``NotResource`` = the IAM routes: API Gateway documents ``Resource`` only, and the
+  condition also holds for a request ARN that a route's pattern fails to cover.
 - ``DenyOutsideVpcEndpoint`` (PRIVATE): any request that did not come through our endpoint.
 - ``DenyNotInAllowList`` / ``DenyInDenyList``: the global lists, on every route.
 - ``Route<i>DenyNotInAllowList`` / ``Route<i>DenyInDenyList``: routes[i]'s own lists.
 
 Resources are full ARNs built from the API's execution ARN (not the ``execute-api:/`` shorthand):
-they need no expansion by API Gateway (the shorthand is documented for ``Resource``; whether
-``NotResource`` gets it is not), what we register is what AWS stores (no perpetual diff), and
+they need no expansion by API Gateway, what we register is what AWS stores (no perpetual diff), and
 the tests evaluate exactly the document AWS evaluates. The stage segment is ``*``: a restriction
 must hold on every stage of the API, not only the one this stack deploys.
 """
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
     from components.config import ApiRoute, IpRestrictedApiConfig
 
 ACTION = "execute-api:Invoke"
+# Present only when API Gateway authenticated the caller (AWS_IAM methods): "API Gateway resource
+# policies: AWS condition keys", aws:PrincipalArn needs AuthN, authorization type IAM.
+UNAUTHENTICATED = {"Null": {"aws:PrincipalArn": "true"}}
 
 
 def source_ip_key(private: bool) -> str:
@@ -45,6 +50,12 @@ def source_ip_key(private: bool) -> str:
     return "aws:VpcSourceIp" if private else "aws:SourceIp"
 
 
+def route_methods(route: ApiRoute) -> tuple[str, ...]:
+    """The verbs a route covers. ``GET`` also covers ``HEAD``: API Gateway runs the function
+    for a HEAD and only drops the body, so a GET rule that HEAD could walk around is no rule."""
+    return ("GET", "HEAD") if route.method == "GET" else (route.method,)
+
+
 def route_resources(api_arn: str, route: ApiRoute) -> list[str]:
     """The ARNs a route covers: ``<api>/*/<METHOD>/<path>`` (and ``<path>/``).
 
@@ -52,14 +63,16 @@ def route_resources(api_arn: str, route: ApiRoute) -> list[str]:
     /index.html served by the root function) is ``.../GET/index.html``. The trailing-slash
     variant keeps ``/admin/`` from slipping past a rule written for ``/admin``.
     """
-    method = "*" if route.method == "ANY" else route.method
-    base = f"{api_arn}/*/{method}/"
     path = route.path.lstrip("/")
-    if not path:
-        return [base]
-    arns = [base + path]
-    if not path.endswith("*"):
-        arns.append(base + path + "/")
+    arns: list[str] = []
+    for method in route_methods(route):
+        base = f"{api_arn}/*/{'*' if method == 'ANY' else method}/"
+        if not path:
+            arns.append(base)
+            continue
+        arns.append(base + path)
+        if not path.endswith("*"):
+            arns.append(base + path + "/")
     return arns
 
 
@@ -68,15 +81,13 @@ def _statement(
     effect: str,
     resources: Sequence[str],
     condition: dict[str, Any] | None = None,
-    *,
-    not_resource: bool = False,
 ) -> dict[str, Any]:
     statement: dict[str, Any] = {
         "Sid": sid,
         "Effect": effect,
         "Principal": "*",
         "Action": ACTION,
-        ("NotResource" if not_resource else "Resource"): list(resources),
+        "Resource": list(resources),
     }
     if condition:
         statement["Condition"] = condition
@@ -91,19 +102,12 @@ def build_policy(
         raise ValueError("a PRIVATE API's policy needs the VPC endpoint id")
     everything = [f"{api_arn}/*"]
     ip_key = source_ip_key(config.private)
-    iam_routes = [
-        arn for r in config.routes if r.auth == "AWS_IAM" for arn in route_resources(api_arn, r)
-    ]
-    vpce_only = {"StringEquals": {"aws:SourceVpce": vpc_endpoint_id}} if config.private else None
-    statements = [
-        _statement(
-            "AllowInvoke",
-            "Allow",
-            iam_routes or everything,
-            vpce_only,
-            not_resource=bool(iam_routes),
-        )
-    ]
+    allow_condition: dict[str, Any] = {}
+    if config.private:
+        allow_condition["StringEquals"] = {"aws:SourceVpce": vpc_endpoint_id}
+    if any(r.auth == "AWS_IAM" for r in config.routes):
+        allow_condition.update(UNAUTHENTICATED)
+    statements = [_statement("AllowInvoke", "Allow", everything, allow_condition or None)]
     if config.private:
         # The Allow above already requires the endpoint; this Deny makes it hold for the IAM
         # routes too (a caller's IAM policy could otherwise let it in from anywhere).

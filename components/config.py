@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -120,10 +121,32 @@ def _unique(values: list[Any], what: str) -> list[Any]:
     return values
 
 
+def _is_number_type(annotation: Any) -> bool:
+    return annotation in (int, float)
+
+
 class _Model(BaseModel):
     """Base: camelCase keys, unknown keys refused (a typo must not be silently ignored)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads true/false as 1/0 for numbers: `ports: [true]` would open
+        # port 1 and `azCount: true` build one zone. A boolean is never a number here.
+        annotation = cls.model_fields[info.field_name].annotation
+        if _is_number_type(annotation) and isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a number")
+        if (
+            getattr(annotation, "__origin__", None) is list
+            and _is_number_type(annotation.__args__[0])
+            and isinstance(value, list)
+        ):
+            for index, item in enumerate(value):
+                if isinstance(item, bool):
+                    raise ConfigError(f"[{index}]: {item!r} is not a number")
+        return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,7 +455,9 @@ class IpRestrictedApiConfig(_Model):
     throttling: Throttling = Field(default_factory=Throttling)
     log_retention_days: int = Field(default=30, alias="logRetentionDays")
     # Stage access logs (who called, from which IP, what status) into a log group of this stack.
-    access_logs: bool = Field(default=True, alias="accessLogs")
+    # Off by default only because API Gateway refuses them (and the stage, so `pulumi up`) in an
+    # account/region whose API Gateway CloudWatch role was never set; see cloudWatchRole.
+    access_logs: bool = Field(default=False, alias="accessLogs")
     # API Gateway writes logs with ONE role per account and region (account-wide state shared by
     # every API there): only set it when asked, since it replaces whatever role is set now.
     cloud_watch_role: bool = Field(default=False, alias="cloudWatchRole")
@@ -616,6 +641,36 @@ def _ip_range_service(value: str) -> str:
     return value
 
 
+_RATE_RE = re.compile(r"^rate\((\d+) (minute|hour|day)(s?)\)$")
+_CRON_RE = re.compile(r"^cron\((\S+( \S+){5})\)$")
+
+
+def _schedule_expression(value: str) -> str:
+    """An EventBridge schedule that PutRule accepts (checked here, not at deploy time)."""
+    rate, cron = _RATE_RE.match(value), _CRON_RE.match(value)
+    if rate:
+        count, unit, plural = int(rate.group(1)), rate.group(2), rate.group(3)
+        if count < 1:
+            raise ValueError(f"{value!r}: the rate must be a positive number")
+        if (count == 1) == bool(plural):
+            raise ValueError(
+                f"{value!r}: write rate(1 {unit}) or rate({max(count, 2)} {unit}s) "
+                "(singular unit for 1, plural otherwise)"
+            )
+        return value
+    if cron:
+        fields = cron.group(1).split(" ")
+        if (fields[2] == "?") == (fields[4] == "?"):
+            raise ValueError(
+                f"{value!r}: one of day-of-month (3rd field) and day-of-week (5th) must be '?'"
+            )
+        return value
+    raise ValueError(
+        f"{value!r} is not rate(<n> minute(s)|hour(s)|day(s)) or cron(<6 fields>), "
+        "like rate(1 day) or cron(0 6 * * ? *)"
+    )
+
+
 class IpRangeSyncConfig(_Model):
     """Keep a prefix list / security groups / WAF IP set equal to AWS's published ranges."""
 
@@ -636,7 +691,7 @@ class IpRangeSyncConfig(_Model):
     security_group_count: int = Field(default=4, ge=1, le=50, alias="securityGroupCount")
     rules_per_group: int = Field(default=60, ge=1, le=1000, alias="rulesPerGroup")
     waf_scope: Literal["REGIONAL", "CLOUDFRONT"] = Field(default="REGIONAL", alias="wafScope")
-    schedule: str = Field(default="rate(1 day)", pattern=r"^(rate|cron)\(.+\)$")
+    schedule: str = "rate(1 day)"
     # Invoke the function once during `pulumi up` (and again when the selection or a target
     # changes), so the targets are filled before anyone attaches them; a failed sync fails the
     # deployment instead of leaving empty allow-lists behind.
@@ -647,6 +702,11 @@ class IpRangeSyncConfig(_Model):
     @classmethod
     def _no_duplicates(cls, value: list[str]) -> list[str]:
         return _unique(value, "value")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_expression(cls, value: str) -> str:
+        return _schedule_expression(value)
 
     @field_validator("ports")
     @classmethod

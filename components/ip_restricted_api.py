@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.api_policy import digest, policy_json
+from components.api_policy import digest, policy_json, route_methods
 from components.config import (
     IpRestrictedApiConfig,
     route_literal_prefix,
@@ -82,7 +82,8 @@ def plan_methods(
         target = literal if route.path == literal else _join(literal, PROXY)
         fn = serving_function(literal, functions)
         assert fn is not None, "config.py refuses IAM routes no function serves"
-        methods[(target, route.method)] = ApiMethod(target, route.method, "AWS_IAM", fn.name)
+        for verb in route_methods(route):  # GET brings HEAD: no unauthenticated HEAD around it
+            methods[(target, verb)] = ApiMethod(target, verb, "AWS_IAM", fn.name)
     return sorted(methods.values(), key=lambda m: (m.path.count("/"), m.path, m.http_method))
 
 

@@ -88,7 +88,13 @@ class Network(pulumi.ComponentResource):
     def _create(self, name: str, config: NetworkConfig, needed_by: Sequence[str]) -> None:
         here = pulumi.ResourceOptions(parent=self)
         zones = aws.get_availability_zones(
-            state="available", **self._region_args, opts=pulumi.InvokeOptions(parent=self)
+            state="available",
+            # Without this filter an account that opted in to a Local Zone gets it listed too
+            # (``us-west-2-lax-1a`` sorts before ``us-west-2a``): no interface endpoints, NLBs or
+            # NAT gateways there, so the first subnet pair must never land in one.
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            **self._region_args,
+            opts=pulumi.InvokeOptions(parent=self),
         )
         if len(zones.names) < config.az_count:
             raise pulumi.RunError(

@@ -260,10 +260,12 @@ def authorization_header(access_key: str, scope: str, signed_headers: str, sig: 
 def amz_date(now: datetime | None = None) -> str:
     """``yyyymmddThhmmssZ`` for ``now`` (a UTC ``datetime``) or the current time.
 
-    ``time.gmtime`` avoids importing ``datetime`` on the hot path; tests pass a datetime.
+    ``time.gmtime`` avoids importing ``datetime`` on the hot path; tests pass a datetime. It gets
+    ``time.time()`` explicitly: ``time.gmtime()`` alone reads glibc's ``time(NULL)``, a coarse
+    clock that lags ``time.time()`` / ``datetime.now()`` by a few ms across a second boundary.
     """
     if now is None:
-        return time.strftime(AMZ_DATE_FORMAT, time.gmtime())
+        return time.strftime(AMZ_DATE_FORMAT, time.gmtime(time.time()))
     return now.strftime(AMZ_DATE_FORMAT)
 
 

@@ -502,17 +502,31 @@ def read_prefix_list(ec2: Any, pl_id: str, family: int) -> tuple[dict, set[str]]
         kwargs["NextToken"] = resp["NextToken"]
 
 
-def apply_prefix_list(ec2: Any, pl_id: str, plan: PrefixListPlan) -> int:
+def apply_prefix_list(
+    ec2: Any, pl_id: str, plan: PrefixListPlan, version: int | None = None
+) -> int:
+    """Apply ``plan``. ``version`` is the list version the plan was computed from: the first call
+    sends it as ``CurrentVersion`` and each entries call expects the next one ("adding or
+    removing entries creates a new version"), so a concurrent writer (another run of this
+    function, someone in the console) makes the call fail instead of having its change undone
+    by a plan computed from entries that no longer exist."""
     calls = 0
     if plan.grow_to:
         pl = wait_prefix_list(ec2, pl_id)
         ec2.modify_managed_prefix_list(
-            PrefixListId=pl_id, CurrentVersion=pl["Version"], MaxEntries=plan.grow_to
+            PrefixListId=pl_id,
+            CurrentVersion=pl["Version"] if version is None else version,
+            MaxEntries=plan.grow_to,
         )
         calls += 1
+        # Whether a resize creates a version is not documented: read it back once it is done.
+        version = None
     for add, rem in plan.calls:
         pl = wait_prefix_list(ec2, pl_id)
-        kwargs: dict[str, Any] = {"PrefixListId": pl_id, "CurrentVersion": pl["Version"]}
+        if version is None:
+            version = pl["Version"]
+        kwargs: dict[str, Any] = {"PrefixListId": pl_id, "CurrentVersion": version}
+        version += 1
         if add:
             kwargs["AddEntries"] = [{"Cidr": c, "Description": MARKER} for c in add]
         if rem:
@@ -686,12 +700,15 @@ def plan_targets(
             continue
         pl, current = read_prefix_list(ec2, pl_id, family)
         plan = plan_prefix_list(current, want, int(pl.get("MaxEntries") or 0))
+        version = pl.get("Version")  # the plan's base: apply_prefix_list sends it
         planned.append(
             Planned(
                 f"prefixList.ipv{family}",
                 len(plan.adds),
                 len(plan.removes),
-                lambda pl_id=pl_id, plan=plan: apply_prefix_list(ec2, pl_id, plan),
+                lambda pl_id=pl_id, plan=plan, version=version: apply_prefix_list(
+                    ec2, pl_id, plan, version
+                ),
                 plan.write_calls,
             )
         )

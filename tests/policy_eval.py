@@ -5,11 +5,14 @@ Enough of IAM's policy language to answer "does this request get in?" for the su
 policy that grew a new element cannot be "evaluated" wrongly in silence:
 
 - statements: ``Sid``, ``Effect``, ``Principal`` (``*`` or ``{"AWS": ...}``), ``Action``,
-  ``Resource`` / ``NotResource`` with ``*`` / ``?`` wildcards;
+  ``Resource`` with ``*`` / ``?`` wildcards. ``NotResource`` is refused: API Gateway documents
+  only ``Resource`` for its resource policies, so a document using it is not one to ship;
 - conditions: ``IpAddress`` / ``NotIpAddress`` (CIDR match, IPv4 and IPv6), ``StringEquals`` /
-  ``StringNotEquals``; several keys in one operator, and several operators, must all hold; several
-  values for one key: any of them. A key absent from the request fails the positive operators
-  and satisfies the negated ones (IAM's rule for ``Not...`` operators);
+  ``StringNotEquals``, ``Null``; several keys in one operator, and several operators, must all
+  hold; several values for one key: any of them. A key absent from the request fails the positive
+  operators and satisfies the negated ones (IAM's rule for ``Not...`` operators);
+- context: ``aws:PrincipalArn`` exists only for a signed caller (``principal_account``), as API
+  Gateway sets it only on IAM-authorized methods;
 - decision: an explicit ``Deny`` wins, otherwise an ``Allow`` is needed (else implicit deny).
 
 ``gateway_allows`` adds what API Gateway does on top, per the method's authorization
@@ -28,8 +31,8 @@ from typing import Any, Literal
 
 Decision = Literal["ALLOW", "EXPLICIT_DENY", "IMPLICIT_DENY"]
 
-_STATEMENT_KEYS = {"Sid", "Effect", "Principal", "Action", "Resource", "NotResource", "Condition"}
-_OPERATORS = {"IpAddress", "NotIpAddress", "StringEquals", "StringNotEquals"}
+_STATEMENT_KEYS = {"Sid", "Effect", "Principal", "Action", "Resource", "Condition"}
+_OPERATORS = {"IpAddress", "NotIpAddress", "StringEquals", "StringNotEquals", "Null"}
 
 
 class UnsupportedPolicy(ValueError):
@@ -52,6 +55,11 @@ class Request:
             "aws:SourceIp": self.source_ip,
             "aws:VpcSourceIp": self.vpc_source_ip,
             "aws:SourceVpce": self.source_vpce,
+            "aws:PrincipalArn": (
+                None
+                if self.principal_account is None
+                else f"arn:aws:iam::{self.principal_account}:role/caller"
+            ),
         }
         return {k: v for k, v in keys.items() if v is not None}
 
@@ -83,6 +91,10 @@ def _key_holds(operator: str, values: list[str], actual: str | None) -> bool:
         return actual is not None and actual in values
     if operator == "StringNotEquals":
         return actual is None or actual not in values
+    if operator == "Null":
+        if values not in (["true"], ["false"]):
+            raise UnsupportedPolicy(f"Null value {values!r}")
+        return (actual is None) == (values == ["true"])
     raise UnsupportedPolicy(f"condition operator {operator!r}")
 
 
@@ -114,8 +126,8 @@ def _statement_applies(statement: dict[str, Any], request: Request) -> bool:
     unknown = set(statement) - _STATEMENT_KEYS
     if unknown:
         raise UnsupportedPolicy(f"statement elements {sorted(unknown)}")
-    if ("Resource" in statement) == ("NotResource" in statement):
-        raise UnsupportedPolicy("a statement needs exactly one of Resource / NotResource")
+    if "Resource" not in statement:
+        raise UnsupportedPolicy("a statement needs a Resource")
     if statement.get("Effect") not in ("Allow", "Deny"):
         raise UnsupportedPolicy(f"effect {statement.get('Effect')!r}")
     if not _principal_matches(statement.get("Principal"), request):
@@ -123,10 +135,7 @@ def _statement_applies(statement: dict[str, Any], request: Request) -> bool:
     actions = _as_list(statement["Action"])
     if not any(_wildcard(a, request.action, ignore_case=True) for a in actions):
         return False
-    if "Resource" in statement:
-        if not any(_wildcard(r, request.resource) for r in _as_list(statement["Resource"])):
-            return False
-    elif any(_wildcard(r, request.resource) for r in _as_list(statement["NotResource"])):
+    if not any(_wildcard(r, request.resource) for r in _as_list(statement["Resource"])):
         return False
     return _conditions_hold(statement.get("Condition", {}), request.context())
 

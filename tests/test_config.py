@@ -66,6 +66,19 @@ def test_cidrs_are_normalized() -> None:
     assert config.ip_restricted_api.allow == ["2001:db8::/32", "217.128.123.174/32"]
 
 
+@pytest.mark.parametrize("schedule", ["rate(1 day)", "rate(12 hours)", "cron(0 6 * * ? *)"])
+def test_valid_schedules_are_accepted(schedule: str) -> None:
+    config = parse_config({"ipRangeSync": {"schedule": schedule}}, "eu-west-1")
+    assert config.ip_range_sync.schedule == schedule
+
+
+def test_string_numbers_from_cli_are_accepted() -> None:
+    config = parse_config(
+        {"ipRangeSync": {"ports": ["443"]}, "network": {"azCount": "3"}}, "eu-west-1"
+    )
+    assert config.ip_range_sync.ports == [443] and config.network.az_count == 3
+
+
 def test_string_booleans_from_cli_are_accepted() -> None:
     # `pulumi config set --path staticIp.enabled true` may store the string "true".
     assert parse_config({"staticIp": {"enabled": "true"}}, "eu-west-1").static_ip.enabled
@@ -205,6 +218,25 @@ def test_string_booleans_from_cli_are_accepted() -> None:
             "need 'vpcId'",
         ),
         ({"network": {"vpcId": "my-vpc"}}, "network.vpcId", "does not match"),
+        # booleans are not numbers (pydantic's lax mode would read true as 1)
+        ({"ipRangeSync": {"ports": [443, True]}}, "ipRangeSync.ports[1]", "not a number"),
+        ({"network": {"azCount": True}}, "network.azCount", "not a number"),
+        (
+            {"functions": [{"name": "a", "handler": "app", "timeout": True}]},
+            "functions[0].timeout",
+            "not a number",
+        ),
+        (
+            {"ipRestrictedApi": {"throttling": {"rateLimit": False}}},
+            "ipRestrictedApi.throttling.rateLimit",
+            "not a number",
+        ),
+        # schedules EventBridge's PutRule would refuse in the middle of `pulumi up`
+        ({"ipRangeSync": {"schedule": "rate(0 minutes)"}}, "ipRangeSync.schedule", "positive"),
+        ({"ipRangeSync": {"schedule": "rate(1 days)"}}, "ipRangeSync.schedule", "rate(1 day)"),
+        ({"ipRangeSync": {"schedule": "rate(6 hour)"}}, "ipRangeSync.schedule", "rate(6 hours)"),
+        ({"ipRangeSync": {"schedule": "cron(0 6 * *)"}}, "ipRangeSync.schedule", "6 fields"),
+        ({"ipRangeSync": {"schedule": "cron(0 6 * * * *)"}}, "ipRangeSync.schedule", "'?'"),
     ],
 )
 def test_bad_value_stops_before_any_resource(synth_error, config, key_path, fragment) -> None:

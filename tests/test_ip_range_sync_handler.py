@@ -698,6 +698,49 @@ def test_prefix_list_batches_grow_and_wait_with_fake():
     assert ec2.polls > len(ec2.log)  # waited through modify-in-progress
 
 
+@pytest.mark.parametrize("grow", [False, True])
+def test_prefix_list_concurrent_writer_makes_the_stale_plan_fail(grow):
+    """CurrentVersion is the version the plan was read at, not a fresh one per call: a write by
+    someone else between planning and applying (another run, the console) must fail the call."""
+    old, new = doc_bytes(OLD), doc_bytes(NEW)
+    was, want = expected(old, {"S3"})[6], expected(new, {"S3"})[6]
+    ec2 = FakePrefixListEc2(
+        entries=was, max_entries=len(was) if grow else 10_000, family="IPv6", busy_polls=0
+    )
+    pl, current = irs.read_prefix_list(ec2, "pl-1", 6)
+    plan = irs.plan_prefix_list(current, want, pl["MaxEntries"])
+    assert (plan.grow_to is not None) == grow and plan.removes
+    ec2.entries.add("2001:db8::/32")  # someone else's write, a version the plan never saw
+    ec2.version += 1
+    with pytest.raises(AssertionError, match="stale CurrentVersion"):
+        irs.apply_prefix_list(ec2, "pl-1", plan, pl["Version"])
+    assert ec2.entries == was | {"2001:db8::/32"}  # nothing of ours landed
+    assert len(ec2.log) == 1
+
+
+def test_prefix_list_entry_calls_chain_versions_with_fake():
+    """After the first call, each entries call expects exactly the version its predecessor made:
+    a writer slipping in between two batches stops the run before its removes."""
+    old, new = doc_bytes(OLD), doc_bytes(NEW)
+    was, want = expected(old, {"S3"})[6], expected(new, {"S3"})[6]
+    ec2 = FakePrefixListEc2(entries=was, max_entries=10_000, family="IPv6", busy_polls=0)
+    pl, current = irs.read_prefix_list(ec2, "pl-1", 6)
+    plan = irs.plan_prefix_list(current, want, pl["MaxEntries"])
+    assert len(plan.calls) >= 2
+    real = ec2.modify_managed_prefix_list
+
+    def interleaved(**kwargs):
+        result = real(**kwargs)
+        if len(ec2.log) == 1:
+            ec2.version += 1  # another writer, right after our first batch
+        return result
+
+    ec2.modify_managed_prefix_list = interleaved
+    with pytest.raises(AssertionError, match="stale CurrentVersion"):
+        irs.apply_prefix_list(ec2, "pl-1", plan, pl["Version"])
+    assert ec2.entries >= was  # the first batch only added
+
+
 def test_prefix_list_from_empty_and_failed_state_with_fake():
     want = expected(doc_bytes(OLD), {"S3"})[6]
     ec2 = FakePrefixListEc2(max_entries=10, family="IPv6", busy_polls=0)

@@ -114,8 +114,8 @@ def test_evaluator_on_the_aws_deny_list_example() -> None:
     )
 
 
-def test_evaluator_on_the_seed_policy_and_not_resource() -> None:
-    # Seed 001's document (bare IP, no /32), plus a NotResource Allow and a negated condition.
+def test_evaluator_on_the_seed_policy_and_conditions() -> None:
+    # Seed 001's document (bare IP, no /32), plus a Null-conditioned Allow and a negated condition.
     seed = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke",
@@ -128,22 +128,36 @@ def test_evaluator_on_the_seed_policy_and_not_resource() -> None:
     assert evaluate(seed, Request(f"{DOC_ARN}/test/POST/index.html", source_ip=SEED_IP)) == (
         "IMPLICIT_DENY"
     )
-    excluding = {
+    anonymous_only = {
         "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke",
-             "NotResource": [f"{DOC_ARN}/*/GET/admin"]},
+             "Resource": [f"{DOC_ARN}/*"],
+             "Condition": {"Null": {"aws:PrincipalArn": "true"}}},
             {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke",
              "Resource": f"{DOC_ARN}/*",
              "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}},
         ],
     }  # fmt: skip
-    admin, other = f"{DOC_ARN}/s/GET/admin", f"{DOC_ARN}/s/POST/admin"
-    assert evaluate(excluding, Request(admin, source_vpce="vpce-1")) == "IMPLICIT_DENY"
-    assert evaluate(excluding, Request(other, source_vpce="vpce-1")) == "ALLOW"
+    admin = f"{DOC_ARN}/s/GET/admin"
+    assert evaluate(anonymous_only, Request(admin, source_vpce="vpce-1")) == "ALLOW"
+    # A signed caller (aws:PrincipalArn present) gets no Allow from this policy.
+    signed = Request(admin, source_vpce="vpce-1", principal_account=OTHER_ACCOUNT)
+    assert evaluate(anonymous_only, signed) == "IMPLICIT_DENY"
     # A missing key satisfies a negated operator: a call not through any endpoint is denied.
-    assert evaluate(excluding, Request(other)) == "EXPLICIT_DENY"
-    assert evaluate(excluding, Request(other, source_vpce="vpce-2")) == "EXPLICIT_DENY"
+    assert evaluate(anonymous_only, Request(admin)) == "EXPLICIT_DENY"
+    assert evaluate(anonymous_only, Request(admin, source_vpce="vpce-2")) == "EXPLICIT_DENY"
+
+
+def test_evaluator_refuses_not_resource() -> None:
+    # Not documented for API Gateway resource policies: a document using it must not pass.
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke",
+                       "NotResource": [f"{DOC_ARN}/*/GET/admin"]}],
+    }  # fmt: skip
+    with pytest.raises(UnsupportedPolicy):
+        evaluate(policy, Request(f"{DOC_ARN}/s/POST/admin"))
 
 
 def test_evaluator_matches_ipv6_and_keeps_families_apart() -> None:
@@ -299,7 +313,10 @@ def test_iam_on_one_route_only() -> None:
     api = synth_api(deny=["192.0.2.0/24"], routes=[route])
     methods = methods_by_key(api.result)
     assert methods[("/admin", "GET")].inputs["authorization"] == "AWS_IAM"
-    others = [m for key, m in methods.items() if key != ("/admin", "GET")]
+    # HEAD runs the function too (API Gateway only drops the body): it must not walk around GET.
+    assert methods[("/admin", "HEAD")].inputs["authorization"] == "AWS_IAM"
+    iam = {("/admin", "GET"), ("/admin", "HEAD")}
+    others = [m for key, m in methods.items() if key not in iam]
     assert others and all(m.inputs["authorization"] == "NONE" for m in others)
 
     def iam_call(ip: str, account: str, identity: str) -> bool:
@@ -317,10 +334,31 @@ def test_iam_on_one_route_only() -> None:
     assert not iam_call("192.0.2.5", ACCOUNT, "ALLOW")
     # Unsigned callers never get through the IAM method.
     assert not api.lets_in("GET", "/admin", "203.0.113.5", authorization="AWS_IAM")
+    # The route's IP lists cover HEAD like GET.
+    head = api.request("HEAD", "/admin", source_ip="192.0.2.5", principal_account=ACCOUNT)
+    assert not gateway_allows(api.policy, head, authorization="AWS_IAM", identity_policy="ALLOW")
     # The rest of the API stays anonymous.
     assert api.lets_in("POST", "/admin", "203.0.113.5")
     assert api.lets_in("GET", "/admin/x", "203.0.113.5")
     assert api.lets_in("GET", "/", "203.0.113.5")
+
+
+def test_iam_routes_use_only_documented_policy_elements_and_no_allow_for_signed_callers() -> None:
+    api = synth_api(routes=[{"method": "ANY", "path": "/admin/*", "auth": "AWS_IAM"}])
+    assert all("NotResource" not in s for s in api.policy["Statement"])
+    assert all("Resource" in s for s in api.policy["Statement"])
+    # Any signed request, on any path (even one no route pattern names), gets no Allow from
+    # the resource policy: only the caller's own IAM policy can let it in.
+    for method, path in (("GET", "/admin/x"), ("GET", "/admin/x/"), ("DELETE", "/admin/a/b")):
+        request = api.request(method, path, source_ip="203.0.113.5", principal_account=ACCOUNT)
+        assert api.policy and evaluate(api.policy, request) == "IMPLICIT_DENY", path
+        assert not gateway_allows(
+            api.policy, request, authorization="AWS_IAM", identity_policy="IMPLICIT_DENY"
+        )
+        assert gateway_allows(api.policy, request, authorization="AWS_IAM", identity_policy="ALLOW")
+    # Anonymous callers keep the Allow on the NONE methods.
+    assert api.lets_in("GET", "/admin", "203.0.113.5")
+    assert api.lets_in("POST", "/", "203.0.113.5")
 
 
 def test_iam_route_gets_its_own_resources_without_shadowing_the_proxy() -> None:
@@ -488,7 +526,9 @@ def test_deployment_waits_for_policy_and_methods_and_stage_uses_it() -> None:
 
 
 def test_stage_access_logs_and_throttling_follow_config() -> None:
-    result = synthesize(api_on(throttling={"burstLimit": 7, "rateLimit": 3.5}, logRetentionDays=90))
+    result = synthesize(
+        api_on(throttling={"burstLimit": 7, "rateLimit": 3.5}, logRetentionDays=90, accessLogs=True)
+    )
     stage = result.one(STAGE)
     component = result.one(COMPONENT)
     (log_group,) = [g for g in result.of_type(LOG_GROUP) if g.parent == component.urn]
@@ -504,11 +544,13 @@ def test_stage_access_logs_and_throttling_follow_config() -> None:
     assert method_settings.inputs["settings"]["dataTraceEnabled"] is False
 
 
-def test_account_cloudwatch_role_is_opt_in() -> None:
+def test_access_logs_and_account_cloudwatch_role_are_opt_in() -> None:
+    # The default must deploy on an account that never set API Gateway's CloudWatch role.
     default = synthesize(api_on())
+    assert "accessLogSettings" not in default.one(STAGE).inputs
     assert not default.of_type(ACCOUNT_SETTINGS)
     assert not [r for r in default.of_type("aws:iam/role:Role") if "cloudwatch" in r.name]
-    opted = synthesize(api_on(cloudWatchRole=True))
+    opted = synthesize(api_on(accessLogs=True, cloudWatchRole=True))
     account = opted.one(ACCOUNT_SETTINGS)
     (role,) = [
         r
@@ -554,7 +596,7 @@ def test_each_function_serves_its_prefix_with_a_scoped_permission() -> None:
 
 
 def test_everything_is_a_child_of_the_component() -> None:
-    result = synthesize(api_on(endpointType="PRIVATE", cloudWatchRole=True))
+    result = synthesize(api_on(endpointType="PRIVATE", accessLogs=True, cloudWatchRole=True))
     component = result.one(COMPONENT)
     mine = [
         r

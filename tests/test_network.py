@@ -59,6 +59,8 @@ def test_new_vpc(run_network) -> None:
     assert all(not s.inputs["mapPublicIpOnLaunch"] for s in subnets)
     zones = {s.inputs["availabilityZone"] for s in subnets}
     assert len(zones) == 3
+    # Availability Zones only: the mock account has opted in to a Local Zone, which sorts first.
+    assert zones == {f"{result.region}{z}" for z in "abc"}
     assert result.outputs["vpcId"] == vpc.outputs["id"]
     assert len(result.outputs["public"]) == len(result.outputs["private"]) == 3
 

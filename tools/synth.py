@@ -396,8 +396,14 @@ def _partition(args: dict, region: str) -> dict:
 
 
 def _zones(args: dict, region: str) -> dict:
+    # Like DescribeAvailabilityZones in an account that opted in to a Local Zone: without an
+    # opt-in-status filter the Local Zone is listed too, and sorts first by name.
     names = [f"{region}{z}" for z in "abc"]
-    return {"names": names, "zoneIds": [f"euw1-az{i + 1}" for i in range(3)], "id": region}
+    ids = [f"euw1-az{i + 1}" for i in range(3)]
+    filters = {f.get("name"): f.get("values") for f in args.get("filters") or []}
+    if filters.get("opt-in-status") != ["opt-in-not-required"]:
+        names, ids = [f"{region}-lax-1a", *names], ["euw1-lax1-az1", *ids]
+    return {"names": names, "zoneIds": ids, "id": region}
 
 
 def _get_function(args: dict, region: str) -> dict:
