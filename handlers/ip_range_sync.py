@@ -167,11 +167,22 @@ class Config:
 # --------------------------------------------------------------------------- document
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """The document comes from one URL; a redirect elsewhere is refused, not followed (a
+    scheduled run has no md5 to catch a document served by another host)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        raise ValueError(f"refusing redirect {code} from {req.full_url} to {newurl!r}")
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def fetch_ranges(url: str) -> bytes:
     """The only download in this module (tests patch it)."""
     if url != IP_RANGES_URL:
         raise ValueError(f"refusing to download {url!r}")
-    with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as resp:
+    with _OPENER.open(url, timeout=FETCH_TIMEOUT_SECONDS) as resp:
         return resp.read()
 
 
@@ -195,6 +206,9 @@ def parse_event(event: Any) -> Notification | None:
         raise DocumentRejected(f"SNS message is not JSON: {exc}") from exc
     if not isinstance(message, dict):
         raise DocumentRejected("SNS message is not a JSON object")
+    if not message.get("md5"):
+        # AWS always sends one; without it the download could not be verified.
+        raise DocumentRejected("SNS message has no md5: the document could not be verified")
     token = message.get("synctoken")
     try:
         token = int(token) if token not in (None, "") else None

@@ -420,7 +420,7 @@ def test_cloudfront_global_only_is_warned_as_missing_regional_edges(synth) -> No
         ),
         ({"logRetentionDays": 10}, "ipRangeSync.logRetentionDays: 10 is not"),
         ({"targets": ["firewall"]}, "ipRangeSync.targets[0]"),
-        ({"schedule": "every day"}, "ipRangeSync.schedule: 'every day' does not match"),
+        ({"schedule": "every day"}, "ipRangeSync.schedule: 'every day' is not rate("),
         ({"initialSync": "soon"}, "ipRangeSync.initialSync"),
     ],
 )

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -363,7 +364,9 @@ def test_pure_planners_say_nothing_to_do_for_equal_sets():
     assert sg.write_calls == 0 and sg.groups_in_use == ["sg-1"]
 
 
-@pytest.mark.parametrize("case", ["md5", "url", "malformed", "older-message", "older-document"])
+@pytest.mark.parametrize(
+    "case", ["md5", "no-md5", "url", "malformed", "older-message", "older-document"]
+)
 def test_refusals_change_nothing(aws, fetched, case):
     env = Env()
     cfg = env.config()
@@ -377,6 +380,15 @@ def test_refusals_change_nothing(aws, fetched, case):
         fetched.body = old[: len(old) // 2]  # a truncated download
         with pytest.raises(irs.DocumentRejected, match="md5"):
             irs.run(sns_event(old, synctoken="9" * 12), cfg, env.clients)
+    elif case == "no-md5":
+        fetched.body = new
+        event = sns_event(new, synctoken="9" * 12)
+        message = json.loads(event["Records"][0]["Sns"]["Message"])
+        del message["md5"]
+        event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+        with pytest.raises(irs.DocumentRejected, match="no md5"):
+            irs.run(event, cfg, env.clients)
+        assert fetched.urls == []  # refused before any download
     elif case == "url":
         fetched.body = old
         event = sns_event(
@@ -790,6 +802,15 @@ def test_config_contract():
 def test_fetch_ranges_refuses_other_urls():
     with pytest.raises(ValueError, match="refusing"):
         irs.fetch_ranges("https://example.com/ip-ranges.json")
+
+
+def test_fetch_ranges_refuses_redirects():
+    # urllib would follow a 30x anywhere; the handler the opener uses refuses instead.
+    handler = next(h for h in irs._OPENER.handlers if isinstance(h, irs._NoRedirects))
+    request = urllib.request.Request(irs.IP_RANGES_URL)
+    with pytest.raises(ValueError, match="refusing redirect 302"):
+        handler.redirect_request(request, None, 302, "Found", {}, "https://evil.example/x.json")
+    assert not any(type(h) is urllib.request.HTTPRedirectHandler for h in irs._OPENER.handlers)
 
 
 @pytest.mark.parametrize("collapse", [False, True])
