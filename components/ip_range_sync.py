@@ -27,6 +27,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.bucket_policy import deny_insecure_transport
 from components.config import IpRangeSyncConfig
 from components.function import (
     ARCHITECTURE,
@@ -165,19 +166,7 @@ def sync_policy(
 
 def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
     """Refuse plain-HTTP access to the state bucket (the function uses HTTPS anyway)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
+    return {"Version": "2012-10-17", "Statement": [deny_insecure_transport(bucket_arn)]}
 
 
 class IpRangeSync(pulumi.ComponentResource):

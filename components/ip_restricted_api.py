@@ -106,29 +106,6 @@ def execute_api_service_name(region: str) -> str:
     return f"{prefix}.{region}.execute-api"
 
 
-def check_private_dns(vpc_id: str, dns_support: bool, dns_hostnames: bool) -> bool:
-    """A private API's URL resolves in the VPC only if the VPC resolves private DNS names.
-
-    Raised inside an ``apply`` on the looked-up attributes of an existing VPC: a plain error
-    during ``pulumi preview``, before anything is created (a VPC this stack makes has both on).
-    """
-    off = [
-        attribute
-        for attribute, on in (
-            ("enableDnsSupport", dns_support),
-            ("enableDnsHostnames", dns_hostnames),
-        )
-        if not on
-    ]
-    if off:
-        raise pulumi.RunError(
-            f"lambda-exposure:ipRestrictedApi.endpointType: PRIVATE needs private DNS on its "
-            f"execute-api endpoint, but VPC {vpc_id} has {' and '.join(off)} off; turn "
-            f"{'it' if len(off) == 1 else 'them'} on (aws ec2 modify-vpc-attribute)"
-        )
-    return True
-
-
 def access_log_format(private: bool) -> str:
     """One JSON object per request: enough to see who was refused and why (no bodies)."""
     fields = {
@@ -313,11 +290,8 @@ class IpRestrictedApi(pulumi.ComponentResource):
             tags={"Name": f"{name}-endpoint"},
             opts=here,
         )
-        private_dns: pulumi.Input[bool] = True
-        if network.existing:
-            private_dns = pulumi.Output.all(
-                network.vpc_id, network.dns_support, network.dns_hostnames
-            ).apply(lambda args: check_private_dns(args[0], bool(args[1]), bool(args[2])))
+        # A private API's URL resolves in the VPC only through the endpoint's private DNS.
+        private_dns = network.private_dns("ipRestrictedApi.endpointType")
         return aws.ec2.VpcEndpoint(
             f"{name}-endpoint",
             vpc_id=network.vpc_id,

@@ -18,6 +18,28 @@ import pulumi_aws as aws
 from components.config import NetworkConfig
 
 
+def check_private_dns(
+    vpc_id: str, dns_support: bool, dns_hostnames: bool, key_path: str, remedy: str
+) -> bool:
+    """An interface endpoint's private DNS name resolves only where the VPC resolves private
+    names: refuse, naming the config key that asked for it, the VPC and what is off."""
+    off = [
+        attribute
+        for attribute, on in (
+            ("enableDnsSupport", dns_support),
+            ("enableDnsHostnames", dns_hostnames),
+        )
+        if not on
+    ]
+    if off:
+        raise pulumi.RunError(
+            f"lambda-exposure:{key_path}: VPC {vpc_id} has {' and '.join(off)} off, so the "
+            f"endpoint's private DNS name cannot resolve; turn {'it' if len(off) == 1 else 'them'} "
+            f"on (aws ec2 modify-vpc-attribute){remedy}"
+        )
+    return True
+
+
 def subnet_cidrs(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
     """Public then private subnet CIDRs: equal blocks, public ones first, one of each per AZ.
 
@@ -69,6 +91,20 @@ class Network(pulumi.ComponentResource):
                 "publicSubnetIds": self.public_subnet_ids,
                 "privateSubnetIds": self.private_subnet_ids,
             }
+        )
+
+    def private_dns(self, key_path: str, remedy: str = "") -> pulumi.Input[bool]:
+        """``private_dns_enabled`` for an interface endpoint in this network.
+
+        A VPC this stack creates has both DNS attributes on. Someone else's VPC is checked on its
+        looked-up attributes inside an ``apply``: a plain error (``pulumi.RunError``, no
+        traceback) during ``pulumi preview``, before anything is created, and the endpoint whose
+        input this is is never registered.
+        """
+        if not self.existing:
+            return True
+        return pulumi.Output.all(self.vpc_id, self.dns_support, self.dns_hostnames).apply(
+            lambda args: check_private_dns(args[0], bool(args[1]), bool(args[2]), key_path, remedy)
         )
 
     def _use_existing(self, config: NetworkConfig) -> None:

@@ -94,31 +94,6 @@ def endpoint_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def check_private_dns(vpc_id: str, dns_support: bool, dns_hostnames: bool) -> bool:
-    """Refuse private DNS on a VPC that cannot resolve it, naming the key and the VPC.
-
-    Raised inside an ``apply`` on the looked-up VPC attributes, so it is reported as a plain
-    error (``pulumi.RunError``: no traceback) during ``pulumi preview`` — before ``pulumi up``
-    creates anything — and the endpoint, whose input this is, is never registered.
-    """
-    off = [
-        attribute
-        for attribute, on in (
-            ("enableDnsSupport", dns_support),
-            ("enableDnsHostnames", dns_hostnames),
-        )
-        if not on
-    ]
-    if off:
-        raise pulumi.RunError(
-            f"lambda-exposure:privateEndpoint.privateDns: VPC {vpc_id} has {' and '.join(off)} "
-            f"off, so the endpoint's private DNS name cannot resolve; turn "
-            f"{'it' if len(off) == 1 else 'them'} on (aws ec2 modify-vpc-attribute), or set "
-            "privateDns: false and call the endpoint's own DNS name (lambdaEndpointDns)"
-        )
-    return True
-
-
 class PrivateLambdaEndpoint(pulumi.ComponentResource):
     """Interface endpoint for the Lambda API in the private subnets, with its policy and SG."""
 
@@ -190,13 +165,11 @@ class PrivateLambdaEndpoint(pulumi.ComponentResource):
             lambda args: json.dumps(endpoint_policy(args[0], args[1], config.allowed_actions))
         )
 
-        private_dns: pulumi.Input[bool] = config.private_dns
-        if config.private_dns and network.existing:
-            # A VPC this stack creates has both attributes on (Network); someone else's VPC is
-            # checked on its looked-up attributes.
-            private_dns = pulumi.Output.all(
-                network.vpc_id, network.dns_support, network.dns_hostnames
-            ).apply(lambda args: check_private_dns(args[0], bool(args[1]), bool(args[2])))
+        private_dns: pulumi.Input[bool] = config.private_dns and network.private_dns(
+            "privateEndpoint.privateDns",
+            remedy=", or set privateDns: false and call the endpoint's own DNS name "
+            "(lambdaEndpointDns)",
+        )
 
         endpoint = aws.ec2.VpcEndpoint(
             name,

@@ -17,6 +17,8 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.bucket_policy import deny_insecure_transport
+
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 INDEX = "index.html"
 # The page reads the API paths from this element; replaced with the configured functions.
@@ -50,14 +52,7 @@ def site_read_policy(bucket_arn: str, distribution_arn: str) -> str:
                     "Resource": f"{bucket_arn}/*",
                     "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
                 },
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                deny_insecure_transport(bucket_arn),
             ],
         }
     )

@@ -35,6 +35,7 @@ def test_preview_prints_tree_outputs_and_writes_mermaid(tmp_path, capsys) -> Non
     assert "lambda-exposure:index:ExposedFunctions functions" in printed
     assert "aws:lambda/function:Function functions-app" in printed
     assert "runtime=python3" in printed
+    assert "memorySize=256 " in printed  # integers print as integers, not 256.0
     assert "functionArns" in printed
     assert "function:b" in printed  # the existing function's ARN, looked up
     diagram = out.read_text()

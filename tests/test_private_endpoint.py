@@ -14,8 +14,8 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from pulumi.runtime import settings as runtime_settings
 
+from components.network import check_private_dns
 from components.private_endpoint import (
-    check_private_dns,
     endpoint_policy,
     lambda_endpoint_service_name,
     principal_arns,
@@ -299,7 +299,7 @@ def test_private_dns_off_needs_no_dns_attributes() -> None:
 
 
 def test_dns_check_passes_when_both_attributes_are_on() -> None:
-    assert check_private_dns(EXISTING_VPC, True, True) is True
+    assert check_private_dns(EXISTING_VPC, True, True, "privateEndpoint.privateDns", "") is True
 
 
 # -- bad input ---------------------------------------------------------------------------------
