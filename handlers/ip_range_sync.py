@@ -672,6 +672,12 @@ def read_state_token(s3: Any, bucket: str, key: str) -> int | None:
     return parse_document(body).sync_token
 
 
+def superseded(s3: Any, cfg: Config, sync_token: int) -> bool:
+    """True when the stored state already holds this document or a newer one (another run)."""
+    stored = read_state_token(s3, cfg.state_bucket, cfg.state_key)
+    return stored is not None and stored >= sync_token
+
+
 def write_state(s3: Any, bucket: str, key: str, body: bytes, doc: Document) -> None:
     s3.put_object(
         Bucket=bucket,
@@ -792,6 +798,11 @@ def run(event: Any, cfg: Config, clients: Clients) -> dict[str, Any]:
         result["selected"] = {"ipv4": len(v4), "ipv6": len(v6)}
         planned, groups_in_use = plan_targets(cfg, clients, v4, v6)
         for target in planned:
+            # An SNS run and a scheduled run may overlap. If a run with this document or a newer
+            # one finished meanwhile, stop: going on would put older ranges over its newer ones.
+            if superseded(s3, cfg, doc.sync_token):
+                result.update(outcome="superseded", reason="a newer sync finished meanwhile")
+                return result
             calls = target.apply()
             result["writeCalls"] += calls
             result["targets"][target.name] = {
@@ -801,6 +812,9 @@ def run(event: Any, cfg: Config, clients: Clients) -> dict[str, Any]:
             }
         if cfg.security_group_ids:
             result["securityGroupsInUse"] = groups_in_use
+        if superseded(s3, cfg, doc.sync_token):
+            result.update(outcome="superseded", reason="a newer sync finished meanwhile")
+            return result
         write_state(s3, cfg.state_bucket, cfg.state_key, body, doc)
         result["outcome"] = "applied"
         return result

@@ -461,6 +461,30 @@ def test_failure_at_second_target_keeps_state_and_next_run_converges(aws, fetche
     assert env.state_token() == str(json.loads(new)["syncToken"])
 
 
+def test_a_run_overtaken_by_a_newer_one_stops_before_its_next_target(aws, fetched, monkeypatch):
+    """Two overlapping runs: while this one applies its first target, a run with the same (or a
+    newer) document finishes and stores its state. This one must not go on to put its ranges
+    over the other's on the next target, nor overwrite the stored state."""
+    env = Env()
+    cfg = env.config(targets=("pl", "sg"))
+    old, new = doc_bytes(OLD), doc_bytes(NEW)
+    run(env, cfg, old, fetched)
+    sg_before = env.sg_rules()
+    real_modify = env.ec2.modify_managed_prefix_list
+
+    def modify_then_other_run_finishes(**kwargs):
+        response = real_modify(**kwargs)
+        irs.write_state(env.s3, BUCKET, irs.DEFAULT_STATE_KEY, new, irs.parse_document(new))
+        return response
+
+    monkeypatch.setattr(env.ec2, "modify_managed_prefix_list", modify_then_other_run_finishes)
+    result = run(env, cfg, new, fetched)
+    assert result["outcome"] == "superseded"
+    assert env.sg_rules() == sg_before  # the second target was left to the other run
+    assert env.state_token() == str(json.loads(new)["syncToken"])
+    assert "sg" not in " ".join(result["targets"])
+
+
 def test_failure_inside_prefix_list_batches_never_removes(aws, fetched, monkeypatch):
     env = Env()
     cfg = env.config(targets=("pl",), SERVICES="S3", REGIONS="")
