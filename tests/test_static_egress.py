@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import policy_of
-from tools import synth as synth_module
 from tools.synth import Resource, Synth, load_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,23 +55,6 @@ def zone_of_route_table(result: Synth, table_id: str) -> str:
     }
     assert len(zones) == 1, zones
     return zones.pop()
-
-
-@pytest.fixture
-def delete_before_replace() -> Iterator[dict[str, bool]]:
-    """Records each registration's deleteBeforeReplace option (the Synth record has no field)."""
-    seen: dict[str, bool] = {}
-    original = synth_module.RecordingMonitor.RegisterResource
-
-    def spy(self: Any, request: Any) -> Any:
-        seen[request.name] = bool(request.deleteBeforeReplace)
-        return original(self, request)
-
-    synth_module.RecordingMonitor.RegisterResource = spy  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        synth_module.RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
 
 
 # -- one NAT / one per AZ ---------------------------------------------------------------------
@@ -152,10 +133,10 @@ def test_protection_can_be_turned_off(synth) -> None:
     assert not any(e.protect for e in mine(result, EIP))
 
 
-def test_a_replacement_nat_frees_the_ip_first(synth, delete_before_replace) -> None:
+def test_a_replacement_nat_frees_the_ip_first(synth) -> None:
     result = synth({"staticEgress": egress(natPerAz=True)})
     nats = mine(result, NAT)
-    assert nats and all(delete_before_replace[n.name] for n in nats)
+    assert nats and all(n.delete_before_replace for n in nats)
     # The EIP is its own resource, not an attribute of the NAT: a new NAT reuses the same one.
     assert all(n.inputs["allocationId"].startswith("eipalloc-") for n in nats)
 

@@ -310,6 +310,9 @@ def test_nlb_entry_one_protected_elastic_ip_per_zone(synth) -> None:
 
     the_nlb = nlb(result)
     assert the_nlb.inputs["internal"] is False
+    # A replacement NLB needs the same Elastic IPs, which the old one holds until it is gone.
+    assert the_nlb.delete_before_replace
+    assert the_nlb.inputs["enableCrossZoneLoadBalancing"] is True
     public = subnet_ids(result, "public")
     assert the_nlb.inputs["subnetMappings"] == [
         {"subnetId": subnet, "allocationId": eip.outputs["allocationId"]}

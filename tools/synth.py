@@ -44,6 +44,7 @@ class Resource:
     dependencies: list[str]
     protect: bool
     retain_on_delete: bool
+    delete_before_replace: bool
     custom: bool
     provider: str
     ignore_changes: list[str]
@@ -487,6 +488,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "dependencies": list(request.dependencies),
                     "protect": bool(getattr(request, "protect", False)),
                     "retain_on_delete": bool(getattr(request, "retainOnDelete", False)),
+                    "delete_before_replace": bool(getattr(request, "deleteBeforeReplace", False)),
                     "custom": bool(request.custom),
                     "provider": request.provider,
                     "ignore_changes": list(getattr(request, "ignoreChanges", [])),
@@ -604,6 +606,7 @@ def synthesize(
             dependencies=r["dependencies"],
             protect=r["protect"],
             retain_on_delete=r["retain_on_delete"],
+            delete_before_replace=r["delete_before_replace"],
             custom=r["custom"],
             provider=r["provider"],
             ignore_changes=r["ignore_changes"],
