@@ -25,7 +25,7 @@ from components.config import (
     serving_function,
 )
 from components.function import ExposedFunction
-from components.network import Network
+from components.network import Network, interface_endpoint
 
 PROXY = "{proxy+}"
 # Managed by AWS for exactly this job; see _account_log_role for why it is not scoped further.
@@ -272,39 +272,18 @@ class IpRestrictedApi(pulumi.ComponentResource):
     # -- PRIVATE: the interface endpoint callers come through ----------------------------------
 
     def _vpc_endpoint(self, name: str, network: Network, region: str) -> aws.ec2.VpcEndpoint:
-        here = pulumi.ResourceOptions(parent=self)
-        group = aws.ec2.SecurityGroup(
+        endpoint, _ = interface_endpoint(
             f"{name}-endpoint",
-            vpc_id=network.vpc_id,
-            description="execute-api interface endpoint: HTTPS from inside the VPC only",
-            ingress=[
-                {
-                    "protocol": "tcp",
-                    "from_port": 443,
-                    "to_port": 443,
-                    "cidr_blocks": [network.cidr_block],
-                    "description": "HTTPS from the VPC",
-                }
-            ],
-            # No egress rule: the endpoint only answers connections, it never opens one.
-            tags={"Name": f"{name}-endpoint"},
-            opts=here,
-        )
-        # A private API's URL resolves in the VPC only through the endpoint's private DNS.
-        private_dns = network.private_dns("ipRestrictedApi.endpointType")
-        return aws.ec2.VpcEndpoint(
-            f"{name}-endpoint",
-            vpc_id=network.vpc_id,
+            network,
             service_name=execute_api_service_name(region),
-            vpc_endpoint_type="Interface",
-            subnet_ids=list(network.private_subnet_ids),
-            security_group_ids=[group.id],
-            # The API's default URL then resolves to the endpoint inside the VPC (see README:
-            # this also sends calls to *public* execute-api URLs from this VPC to the endpoint).
-            private_dns_enabled=private_dns,
-            tags={"Name": f"{name}-endpoint"},
-            opts=here,
+            # A private API's URL resolves in the VPC only through the endpoint's private DNS
+            # (see README: this also sends calls to *public* execute-api URLs from this VPC to
+            # the endpoint).
+            private_dns=network.private_dns("ipRestrictedApi.endpointType"),
+            description="execute-api interface endpoint: HTTPS from inside the VPC only",
+            parent=self,
         )
+        return endpoint
 
     def _endpoint_policy(
         self, name: str, endpoint: aws.ec2.VpcEndpoint, api: aws.apigateway.RestApi

@@ -53,6 +53,60 @@ def subnet_cidrs(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
     return public, private
 
 
+def interface_endpoint(
+    name: str,
+    network: Network,
+    *,
+    service_name: str,
+    private_dns: pulumi.Input[bool],
+    description: str,
+    parent: pulumi.Resource,
+    extra_cidrs: Sequence[str] = (),
+    policy: pulumi.Input[str] | None = None,
+    tags: dict[str, str] | None = None,
+) -> tuple[aws.ec2.VpcEndpoint, aws.ec2.SecurityGroup]:
+    """An interface VPC endpoint in the private subnets (one ENI per AZ) and its own group.
+
+    The group admits HTTPS from the VPC (plus ``extra_cidrs``, e.g. peered VPCs) and has no
+    egress rule: an endpoint ENI answers connections, it never opens one (the provider removes
+    the default allow-all egress of a new group). Shared by every pattern that reaches an AWS API
+    privately, so each gets the same network posture.
+    """
+    here = pulumi.ResourceOptions(parent=parent)
+    tags = dict(tags or {})
+    group = aws.ec2.SecurityGroup(
+        f"{name}-sg",
+        vpc_id=network.vpc_id,
+        description=description,
+        ingress=[
+            {
+                "protocol": "tcp",
+                "from_port": 443,
+                "to_port": 443,
+                "cidr_blocks": pulumi.Output.from_input(network.cidr_block).apply(
+                    lambda vpc_cidr: [vpc_cidr, *extra_cidrs]
+                ),
+                "description": "HTTPS from the VPC" + (" and peered ranges" if extra_cidrs else ""),
+            }
+        ],
+        tags={**tags, "Name": f"{name}-sg"},
+        opts=here,
+    )
+    endpoint = aws.ec2.VpcEndpoint(
+        name,
+        vpc_id=network.vpc_id,
+        service_name=service_name,
+        vpc_endpoint_type="Interface",
+        subnet_ids=list(network.private_subnet_ids),
+        security_group_ids=[group.id],
+        private_dns_enabled=private_dns,
+        policy=policy,
+        tags={**tags, "Name": name},
+        opts=here,
+    )
+    return endpoint, group
+
+
 class Network(pulumi.ComponentResource):
     """A new or existing VPC, with what the patterns read from it."""
 

@@ -24,10 +24,9 @@ import pulumi_aws as aws
 
 from components.config import PrivateEndpointConfig
 from components.function import ExposedFunction
-from components.network import Network
+from components.network import Network, interface_endpoint
 
 INVOKE_ACTION = "lambda:InvokeFunction"
-HTTPS = 443
 
 
 def lambda_endpoint_service_name(region: str) -> str:
@@ -112,31 +111,8 @@ class PrivateLambdaEndpoint(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lambda-exposure:index:PrivateLambdaEndpoint", name, None, opts)
-        here = pulumi.ResourceOptions(parent=self)
         invoke_here = pulumi.InvokeOutputOptions(parent=self)
         tags = {"lambda-exposure:pattern": "privateEndpoint"}
-
-        # Only HTTPS from inside the VPC and the listed peered ranges reaches the endpoint's
-        # ENIs. No egress rule: an endpoint ENI answers connections, it never opens one (and
-        # the provider removes the default allow-all egress of a new group).
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=network.vpc_id,
-            description="lambda-exposure privateEndpoint: HTTPS to the Lambda API endpoint",
-            ingress=[
-                {
-                    "protocol": "tcp",
-                    "from_port": HTTPS,
-                    "to_port": HTTPS,
-                    "cidr_blocks": pulumi.Output.from_input(network.cidr_block).apply(
-                        lambda vpc_cidr: [vpc_cidr, *config.allowed_cidrs]
-                    ),
-                    "description": "HTTPS from the VPC and allowedCidrs (peered networks)",
-                }
-            ],
-            tags={**tags, "Name": f"{name}-sg"},
-            opts=here,
-        )
 
         identity = aws.get_caller_identity_output(opts=invoke_here)
         partition = aws.get_partition_output(opts=invoke_here)
@@ -171,21 +147,18 @@ class PrivateLambdaEndpoint(pulumi.ComponentResource):
             "(lambdaEndpointDns)",
         )
 
-        endpoint = aws.ec2.VpcEndpoint(
+        # On: SDK calls to lambda.<region>.amazonaws.com from inside the VPC resolve to the
+        # endpoint's private IPs, with no client change. Peered VPCs come in via allowedCidrs.
+        endpoint, security_group = interface_endpoint(
             name,
-            vpc_id=network.vpc_id,
+            network,
             service_name=lambda_endpoint_service_name(region),
-            vpc_endpoint_type="Interface",
-            # One ENI per AZ (an interface endpoint takes at most one subnet per AZ): the
-            # network's private subnets are one per AZ.
-            subnet_ids=list(network.private_subnet_ids),
-            security_group_ids=[security_group.id],
-            # On: SDK calls to lambda.<region>.amazonaws.com from inside the VPC resolve to the
-            # endpoint's private IPs, with no client change.
-            private_dns_enabled=private_dns,
+            private_dns=private_dns,
+            description="lambda-exposure privateEndpoint: HTTPS to the Lambda API endpoint",
+            parent=self,
+            extra_cidrs=config.allowed_cidrs,
             policy=self.policy,
-            tags={**tags, "Name": name},
-            opts=here,
+            tags=tags,
         )
 
         self.endpoint_id = endpoint.id
