@@ -48,6 +48,8 @@ class Resource:
     custom: bool
     provider: str
     ignore_changes: list[str]
+    # Each alias as one string: a URN, or "name=..;type=..;parent=.." for an alias spec.
+    aliases: list[str] = field(default_factory=list)
 
     @property
     def region(self) -> str | None:
@@ -492,6 +494,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "custom": bool(request.custom),
                     "provider": request.provider,
                     "ignore_changes": list(getattr(request, "ignoreChanges", [])),
+                    "aliases": [_alias_text(a) for a in getattr(request, "aliases", [])],
                 }
             )
         return response
@@ -502,6 +505,18 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         outputs = rpc.deserialize_properties(request.outputs)
         self.component_outputs[request.urn] = outputs
         return super().RegisterResourceOutputs(request)
+
+
+def _alias_text(alias: Any) -> str:
+    if alias.urn:
+        return str(alias.urn)
+    spec = alias.spec
+    parts = [
+        f"{key}={getattr(spec, key)}" for key in ("name", "type", "parentUrn") if getattr(spec, key)
+    ]
+    if spec.noParent:
+        parts.append("noParent")
+    return ";".join(parts)
 
 
 class _Logger:
@@ -610,6 +625,7 @@ def synthesize(
             custom=r["custom"],
             provider=r["provider"],
             ignore_changes=r["ignore_changes"],
+            aliases=r["aliases"],
         )
         for r in sorted(
             monitor.registrations,
