@@ -14,13 +14,14 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -51,19 +52,58 @@ KNOWN_IP_RANGE_SERVICES = frozenset(
     }
 )  # fmt: skip
 
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_FUNCTION_ARN_RE = re.compile(
-    r"^arn:aws(-[a-z]+)*:lambda:[a-z]{2}(-[a-z]+)+-\d:\d{12}:function:[A-Za-z0-9_-]{1,64}$"
+
+def _fullmatch(pattern: str, flags: int = 0) -> Callable[[str], re.Match[str] | None]:
+    r"""The one way this module checks text against a pattern: all of it, with ASCII classes.
+
+    ``re.match(r"...$")`` accepts a trailing newline ("eu-west-1\n"); ``\d``/``\w``/``\s`` match
+    any Unicode digit, letter or space (a full-width "eu-west-\uff11"), in Python and in
+    pydantic's ``Field(pattern=...)`` (its Rust engine is Unicode-aware too). Such values would
+    pass and reach resource names, policies and schedules. So: ``fullmatch``, ``re.ASCII``,
+    explicit classes, and no ``Field(pattern=...)`` (``_matching`` instead).
+    """
+    return re.compile(pattern, re.ASCII | flags).fullmatch
+
+
+_REGION_RE = _fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+_FUNCTION_ARN_RE = _fullmatch(
+    r"arn:aws(-[a-z]+)*:lambda:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}"
 )
-_ACM_ARN_RE = re.compile(
-    r"^arn:aws(-[a-z]+)*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}$"
+_ACM_ARN_RE = _fullmatch(
+    r"arn:aws(-[a-z]+)*:acm:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:certificate/[0-9a-f-]{36}"
 )
-_IAM_PRINCIPAL_RE = re.compile(
-    r"^arn:aws(-[a-z]+)*:(iam::\d{12}:(root|(user|role)/[\w+=,.@/-]+)|sts::\d{12}:assumed-role/[\w+=,.@/-]+)$"
+# IAM user/role names and paths: letters, digits and _+=,.@- (and / between path segments).
+_IAM_PRINCIPAL_RE = _fullmatch(
+    r"arn:aws(-[a-z]+)*:(iam::[0-9]{12}:(root|(user|role)/[A-Za-z0-9_+=,.@/-]+)"
+    r"|sts::[0-9]{12}:assumed-role/[A-Za-z0-9_+=,.@/-]+)"
 )
-_ACCOUNT_RE = re.compile(r"^\d{12}$")
-_PATH_RE = re.compile(r"^/([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$")
-_ROUTE_PATH_RE = re.compile(r"^/([A-Za-z0-9._~*-]+(/[A-Za-z0-9._~*-]+)*)?$")
+_ACCOUNT_RE = _fullmatch(r"[0-9]{12}")
+_PATH_RE = _fullmatch(r"/([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?")
+_ROUTE_PATH_RE = _fullmatch(r"/([A-Za-z0-9._~*-]+(/[A-Za-z0-9._~*-]+)*)?")
+_FUNCTION_NAME_RE = _fullmatch(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?")
+_MODULE_NAME_RE = _fullmatch(r"[a-z_][a-z0-9_]*")
+_VPC_ID_RE = _fullmatch(r"vpc-[0-9a-f]{8,17}")
+_SUBNET_ID_RE = _fullmatch(r"subnet-[0-9a-f]{8,17}")
+# ALBs take predefined policies only (no custom ones), all named ELBSecurityPolicy-...:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
+_SSL_POLICY_RE = _fullmatch(r"ELBSecurityPolicy-[A-Za-z0-9]+(-[A-Za-z0-9]+)*")
+_STAGE_NAME_RE = _fullmatch(r"[A-Za-z0-9_]{1,128}")
+# What ipaddress needs to read a CIDR; anything else (a zone id "%eth0", spaces, control or
+# non-ASCII characters) is refused before ipaddress gets to be lenient about it.
+_CIDR_TEXT_RE = _fullmatch(r"[0-9A-Fa-f.:]+(/[0-9.]+)?")
+_DECIMAL_RE = _fullmatch(r"-?[0-9]+")
+_FLOAT_RE = _fullmatch(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _matching(rule: Callable[[str], object], what: str) -> AfterValidator:
+    """A string constraint for ``Annotated[str, ...]``: ``rule`` must match the whole value."""
+
+    def check(value: str) -> str:
+        if not rule(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
 
 
 class ConfigError(ValueError):
@@ -77,6 +117,8 @@ class ConfigError(ValueError):
 
 
 def _cidr(value: str) -> str:
+    if not _CIDR_TEXT_RE(value):
+        raise ValueError(f"{value!r} is not a CIDR")
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
@@ -89,6 +131,11 @@ def _cidr(value: str) -> str:
         raise ValueError(
             f"{value!r} has host bits set (did you mean {network.with_prefixlen}?)"
         ) from None
+    mapped = network.network_address.ipv4_mapped if network.version == 6 else None
+    if mapped is not None and network.prefixlen >= 96:
+        # An IPv4 client is matched by its IPv4 address, never by this IPv6 spelling of it.
+        v4 = ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
+        raise ValueError(f"{value!r} is an IPv4 range written as IPv6 (write {v4})")
     return network.with_prefixlen
 
 
@@ -104,7 +151,7 @@ Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_cidr)]
 
 
 def _region(value: str) -> str:
-    if not _REGION_RE.match(value):
+    if not _REGION_RE(value):
         raise ValueError(f"{value!r} is not an AWS region name (like eu-west-1)")
     return value
 
@@ -125,6 +172,14 @@ def _is_number_type(annotation: Any) -> bool:
     return annotation in (int, float)
 
 
+def _plain_number(value: Any, kind: Any) -> None:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, str) and not (_DECIMAL_RE if kind is int else _FLOAT_RE)(value):
+        whole = "an integer" if kind is int else "a number"
+        raise ValueError(f"{value!r} is not {whole} (plain digits 0-9)")
+
+
 class _Model(BaseModel):
     """Base: camelCase keys, unknown keys refused (a typo must not be silently ignored)."""
 
@@ -134,18 +189,22 @@ class _Model(BaseModel):
     @classmethod
     def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
         # pydantic's lax mode reads true/false as 1/0 for numbers: `ports: [true]` would open
-        # port 1 and `azCount: true` build one zone. A boolean is never a number here.
+        # port 1 and `azCount: true` build one zone. A boolean is never a number here. It also
+        # reads " 443\n", "4_43", "+443" and "443.0" as 443: a number given as a string (as
+        # `pulumi config set` may store it) is plain ASCII digits.
         annotation = cls.model_fields[info.field_name].annotation
-        if _is_number_type(annotation) and isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a number")
+        if _is_number_type(annotation):
+            _plain_number(value, annotation)
         if (
             getattr(annotation, "__origin__", None) is list
             and _is_number_type(annotation.__args__[0])
             and isinstance(value, list)
         ):
             for index, item in enumerate(value):
-                if isinstance(item, bool):
-                    raise ConfigError(f"[{index}]: {item!r} is not a number")
+                try:
+                    _plain_number(item, get_args(annotation)[0])
+                except ValueError as exc:
+                    raise ConfigError(f"[{index}]: {exc}") from None
         return value
 
 
@@ -157,7 +216,13 @@ class _Model(BaseModel):
 class FunctionConfig(_Model):
     """One exposed function: a bundled handler module, or an existing function by ARN."""
 
-    name: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+    name: Annotated[
+        str,
+        _matching(
+            _FUNCTION_NAME_RE,
+            "a function name (1 to 40 of a-z 0-9 -, starting and ending with a letter or digit)",
+        ),
+    ]
     handler: str | None = None
     arn: str | None = None
     path: str = "/"
@@ -170,7 +235,7 @@ class FunctionConfig(_Model):
     def _handler_module_exists(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        if not re.match(r"^[a-z_][a-z0-9_]*$", value):
+        if not _MODULE_NAME_RE(value):
             raise ValueError(f"{value!r} is not a Python module name")
         if not (HANDLERS_DIR / f"{value}.py").is_file():
             bundled = sorted(p.stem for p in HANDLERS_DIR.glob("*.py") if p.stem != "__init__")
@@ -182,7 +247,7 @@ class FunctionConfig(_Model):
     @field_validator("arn")
     @classmethod
     def _is_function_arn(cls, value: str | None) -> str | None:
-        if value is not None and not _FUNCTION_ARN_RE.match(value):
+        if value is not None and not _FUNCTION_ARN_RE(value):
             raise ValueError(
                 f"{value!r} is not an unqualified Lambda function ARN "
                 "(arn:aws:lambda:<region>:<account>:function:<name>)"
@@ -192,7 +257,7 @@ class FunctionConfig(_Model):
     @field_validator("path")
     @classmethod
     def _is_path_prefix(cls, value: str) -> str:
-        if not _PATH_RE.match(value):
+        if not _PATH_RE(value):
             raise ValueError(
                 f"{value!r} is not a path prefix (starts with '/', no trailing '/', "
                 "letters, digits and . _ ~ - only)"
@@ -230,16 +295,21 @@ def _default_functions() -> list[FunctionConfig]:
 # --------------------------------------------------------------------------------------------
 
 
+_SUBNET_ID = "a subnet id (subnet-0123456789abcdef0)"
+
+
 class NetworkConfig(_Model):
     """A new VPC (cidr, azCount) or an existing one (vpcId and its subnets), never both."""
 
     cidr: Ipv4Cidr = "10.20.0.0/16"
     az_count: int = Field(default=2, ge=1, le=6, alias="azCount")
-    vpc_id: str | None = Field(default=None, alias="vpcId", pattern=r"^vpc-[0-9a-f]{8,17}$")
-    public_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
+    vpc_id: Annotated[str, _matching(_VPC_ID_RE, "a VPC id (vpc-0123456789abcdef0)")] | None = (
+        Field(default=None, alias="vpcId")
+    )
+    public_subnet_ids: list[Annotated[str, _matching(_SUBNET_ID_RE, _SUBNET_ID)]] = Field(
         default_factory=list, alias="publicSubnetIds"
     )
-    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
+    private_subnet_ids: list[Annotated[str, _matching(_SUBNET_ID_RE, _SUBNET_ID)]] = Field(
         default_factory=list, alias="privateSubnetIds"
     )
 
@@ -277,7 +347,7 @@ class NetworkConfig(_Model):
 
 
 def _acm_arn(value: str) -> str:
-    if value and not _ACM_ARN_RE.match(value):
+    if value and not _ACM_ARN_RE(value):
         raise ValueError(
             f"{value!r} is not an ACM certificate ARN "
             "(arn:aws:acm:<region>:<account>:certificate/<uuid>)"
@@ -297,6 +367,20 @@ class RegionEndpoint(_Model):
     certificate_arn: AcmArn = Field(default="", alias="certificateArn")
 
 
+def _region_entry(value: Any) -> Any:
+    """A bare region name is the short form of ``{region: <name>}``, checked here at its own key
+    (``staticIp.regions[i]``): as one member of a ``str | object`` union, a bad name was reported
+    once per member, and one that slipped through was refused later under another key."""
+    if isinstance(value, str):
+        return {"region": _region(value)}
+    if not isinstance(value, Mapping | RegionEndpoint):
+        raise ValueError(
+            f"{value!r} is not a region name or a {{region, trafficDialPercentage, "
+            "certificateArn} object"
+        )
+    return value
+
+
 class StaticIpConfig(_Model):
     """Global Accelerator (2 anycast IPs) or NLB with one Elastic IP per AZ, then ALB → Lambda."""
 
@@ -305,11 +389,13 @@ class StaticIpConfig(_Model):
     allowed_cidrs: list[Cidr] = Field(default_factory=list, alias="allowedCidrs")
     certificate_arn: AcmArn = Field(default="", alias="certificateArn")
     ip_address_type: Literal["IPV4", "DUAL_STACK"] = Field(default="IPV4", alias="ipAddressType")
-    ssl_policy: str = Field(
-        default="ELBSecurityPolicy-TLS13-1-2-2021-06", alias="sslPolicy", pattern=r"^ELBSecurity"
-    )
+    ssl_policy: Annotated[
+        str, _matching(_SSL_POLICY_RE, "an ELB security policy name (ELBSecurityPolicy-...)")
+    ] = Field(default="ELBSecurityPolicy-TLS13-1-2-2021-06", alias="sslPolicy")
     protect_static_ips: bool = Field(default=True, alias="protectStaticIps")
-    regions: list[Region | RegionEndpoint] = Field(default_factory=list)
+    regions: list[Annotated[RegionEndpoint, BeforeValidator(_region_entry)]] = Field(
+        default_factory=list
+    )
 
     @field_validator("allowed_cidrs")
     @classmethod
@@ -318,10 +404,9 @@ class StaticIpConfig(_Model):
 
     @field_validator("regions")
     @classmethod
-    def _regions_as_objects(cls, value: list[str | RegionEndpoint]) -> list[RegionEndpoint]:
-        endpoints = [RegionEndpoint(region=v) if isinstance(v, str) else v for v in value]
-        _unique([e.region for e in endpoints], "region")
-        return endpoints
+    def _regions_as_objects(cls, value: list[RegionEndpoint]) -> list[RegionEndpoint]:
+        _unique([e.region for e in value], "region")
+        return value
 
     @model_validator(mode="after")
     def _families_match_entry(self) -> StaticIpConfig:
@@ -369,7 +454,8 @@ class ApiRoute(_Model):
     @field_validator("method", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
+        # Only ASCII: "po\u017ft".upper() is "POST" (the long s uppercases to S).
+        return value.upper() if isinstance(value, str) and value.isascii() else value
 
     @field_validator("path")
     @classmethod
@@ -382,7 +468,7 @@ class ApiRoute(_Model):
             raise ValueError(
                 f"{value!r} uses a path parameter; write '*' for 'anything here' (like /users/*)"
             )
-        if not _ROUTE_PATH_RE.match(value):
+        if not _ROUTE_PATH_RE(value):
             raise ValueError(
                 f"{value!r} is not a route path ('/' or /segment/..., no trailing '/', "
                 "letters, digits, . _ ~ - and the wildcard *)"
@@ -451,7 +537,9 @@ class IpRestrictedApiConfig(_Model):
     allow: list[Cidr] = Field(default_factory=list)
     deny: list[Cidr] = Field(default_factory=list)
     routes: list[ApiRoute] = Field(default_factory=list)
-    stage_name: str = Field(default="api", alias="stageName", pattern=r"^[A-Za-z0-9_]{1,128}$")
+    stage_name: Annotated[
+        str, _matching(_STAGE_NAME_RE, "a stage name (1 to 128 of A-Z a-z 0-9 _)")
+    ] = Field(default="api", alias="stageName")
     throttling: Throttling = Field(default_factory=Throttling)
     log_retention_days: int = Field(default=30, alias="logRetentionDays")
     # Stage access logs (who called, from which IP, what status) into a log group of this stack.
@@ -484,7 +572,10 @@ class IpRestrictedApiConfig(_Model):
 
 
 _CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "PATCH", "DELETE", "*")
-_ORIGIN_RE = re.compile(r"^(\*|https?://[A-Za-z0-9*.-]+(:\d{1,5})?)$")
+_ORIGIN_RE = _fullmatch(r"\*|https?://[A-Za-z0-9*.-]+(:(?P<port>[0-9]{1,5}))?")
+# An HTTP header name is a token (RFC 9110 section 5.6.2); function URLs take up to 1,024
+# characters each: https://docs.aws.amazon.com/lambda/latest/api/API_Cors.html
+_HEADER_NAME_RE = _fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,1024}")
 
 
 class CorsConfig(_Model):
@@ -501,7 +592,10 @@ class CorsConfig(_Model):
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         for index, origin in enumerate(value):
-            if not _ORIGIN_RE.match(origin):
+            match = _ORIGIN_RE(origin)
+            port = int(match.group("port") or 443) if match else 0
+            # Function URLs take origins of 253 characters at most (API_Cors, above).
+            if not match or not 1 <= port <= 65535 or len(origin) > 253:
                 raise ValueError(
                     f"[{index}]: {origin!r} is not an origin (scheme://host[:port], no path, "
                     "or '*')"
@@ -513,7 +607,8 @@ class CorsConfig(_Model):
     def _methods(cls, value: Any) -> Any:
         if not isinstance(value, list):
             return value
-        methods = [m.upper() if isinstance(m, str) else m for m in value]
+        # Only ASCII is uppercased: "po\u017ft".upper() is "POST" (the long s uppercases to S).
+        methods = [m.upper() if isinstance(m, str) and m.isascii() else m for m in value]
         for index, method in enumerate(methods):
             if method not in _CORS_METHODS:
                 raise ValueError(
@@ -521,6 +616,17 @@ class CorsConfig(_Model):
                     "(function URLs answer OPTIONS preflights themselves)"
                 )
         return _unique(methods, "method")
+
+    @field_validator("allow_headers", "expose_headers")
+    @classmethod
+    def _header_names(cls, value: list[str]) -> list[str]:
+        for index, header in enumerate(value):
+            if not _HEADER_NAME_RE(header):
+                raise ConfigError(
+                    f"[{index}]: {header!r} is not an HTTP header name (1 to 1024 letters, "
+                    "digits and !#$%&'*+-.^_`|~)"
+                )
+        return _unique(value, "header")
 
     @model_validator(mode="after")
     def _credentials_need_origins(self) -> CorsConfig:
@@ -551,8 +657,13 @@ class EdgeConfig(_Model):
         return _unique(value, "CIDR")
 
 
+def is_account_id(value: str) -> bool:
+    """A 12-digit AWS account id (ASCII digits: ``"\uff11".isdigit()`` is true, too)."""
+    return _ACCOUNT_RE(value) is not None
+
+
 def _principal(value: str) -> str:
-    if not (_ACCOUNT_RE.match(value) or _IAM_PRINCIPAL_RE.match(value)):
+    if not (is_account_id(value) or _IAM_PRINCIPAL_RE(value)):
         raise ValueError(
             f"{value!r} is not an IAM principal ARN (arn:aws:iam::<account>:root|user/..|role/..) "
             "or a 12-digit account id"
@@ -573,8 +684,11 @@ _NOT_FUNCTION_ACTIONS = frozenset(
 )  # fmt: skip
 
 
+_READ_ACTION_RE = _fullmatch(r"lambda:(Get|List)[A-Za-z]+")
+
+
 def _read_only_lambda_action(value: str) -> str:
-    if not re.match(r"^lambda:(Get|List)[A-Za-z]+$", value):
+    if not _READ_ACTION_RE(value):
         raise ValueError(f"{value!r} is not a read-only Lambda action (lambda:Get*/lambda:List*)")
     if value in _NOT_FUNCTION_ACTIONS:
         raise ValueError(
@@ -615,6 +729,32 @@ class PrivateEndpointConfig(_Model):
         return _unique(value, "action")
 
 
+# Host, optional port, then a path/query of printable ASCII without spaces (no control or
+# non-ASCII characters: the URL is passed to the functions as an environment variable).
+_HTTPS_URL_RE = _fullmatch(
+    r"https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:(?P<port>[0-9]{1,5}))?([/?][!-~]*)?"
+)
+
+
+def private_dns_effect(region: str) -> str:
+    """What privateEndpoint.privateDns true/false means, for the messages that ask to choose."""
+    # Private DNS is a private hosted zone for the service's default name, associated with the
+    # whole VPC (CreateVpcEndpoint, PrivateDnsEnabled); a request through an endpoint needs its
+    # policy's Allow as well as the caller's own:
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html
+    # https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
+    return (
+        f"true: lambda.{region}.amazonaws.com resolves to the endpoint for the whole VPC, so "
+        "every Lambda API call from it goes through the endpoint, whose policy allows only "
+        "invoking the exposed functions (and privateEndpoint.allowedActions on them): any other "
+        "Lambda call from that VPC (deployments from CI, functions there that call Lambda, "
+        "lambda:GetFunction) is denied. false: that name keeps resolving to Lambda's public "
+        "endpoint, and only "
+        "clients that call the endpoint's own DNS name (output lambdaEndpointDns, as "
+        "endpoint_url) use it"
+    )
+
+
 class StaticEgressConfig(_Model):
     """Bundled functions in private subnets behind NAT gateway(s) with Elastic IPs."""
 
@@ -626,7 +766,9 @@ class StaticEgressConfig(_Model):
     @field_validator("echo_url")
     @classmethod
     def _https_url(cls, value: str) -> str:
-        if value and not re.match(r"^https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?$", value):
+        match = _HTTPS_URL_RE(value)
+        port = int(match.group("port") or 443) if match else 0
+        if value and (not match or not 1 <= port <= 65535):
             raise ValueError(f"{value!r} is not an https:// URL")
         return value
 
@@ -635,19 +777,24 @@ def _ip_range_region(value: str) -> str:
     return value if value == "GLOBAL" else _region(value)
 
 
+_SERVICE_RE = _fullmatch(r"[A-Z0-9_]+")
+
+
 def _ip_range_service(value: str) -> str:
-    if not re.match(r"^[A-Z0-9_]+$", value):
+    if not _SERVICE_RE(value):
         raise ValueError(f"{value!r} is not an ip-ranges.json service identifier (like CLOUDFRONT)")
     return value
 
 
-_RATE_RE = re.compile(r"^rate\((\d+) (minute|hour|day)(s?)\)$")
-_CRON_RE = re.compile(r"^cron\((\S+( \S+){5})\)$")
+_RATE_RE = _fullmatch(r"rate\(([0-9]+) (minute|hour|day)(s?)\)")
+# Six fields of what EventBridge cron fields are made of: digits, names (JAN, MON), L, W and
+# , - * ? / #: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
+_CRON_RE = _fullmatch(r"cron\(([A-Za-z0-9,*?/#-]+( [A-Za-z0-9,*?/#-]+){5})\)")
 
 
 def _schedule_expression(value: str) -> str:
     """An EventBridge schedule that PutRule accepts (checked here, not at deploy time)."""
-    rate, cron = _RATE_RE.match(value), _CRON_RE.match(value)
+    rate, cron = _RATE_RE(value), _CRON_RE(value)
     if rate:
         count, unit, plural = int(rate.group(1)), rate.group(2), rate.group(3)
         if count < 1:
@@ -822,6 +969,17 @@ class StackConfig(_Model):
                 "staticEgress: needs a VPC this stack creates (it adds NAT gateways and routes to "
                 "the private route tables); remove network.vpcId or route your existing private "
                 "subnets through your own NAT"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _private_dns_chosen(self) -> StackConfig:
+        """In someone else's VPC, capturing every Lambda API call is not a default to assume."""
+        pe = self.private_endpoint
+        if pe.enabled and self.network.existing and "private_dns" not in pe.model_fields_set:
+            raise ConfigError(
+                "privateEndpoint.privateDns: required with an existing VPC (network.vpcId); "
+                f"choose one. {private_dns_effect(self.region)}"
             )
         return self
 
@@ -1031,15 +1189,19 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
+# DOTALL: a message that quotes a value with a newline still has its sub-path read.
+_SUB_PATH_RE = _fullmatch(
+    r"([A-Za-z]+(\.[A-Za-z]+|\[[0-9]+\])*|\[[0-9]+\](\.[A-Za-z]+)*): (.*)", re.DOTALL
+)
+
+
 def _messages(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors():
         path = _format_location(error["loc"])
         message = _error_message(error, path)
         # Model-level errors that name a sub-path ("allowedCidrs[1]: ...") extend the path.
-        match = re.match(
-            r"^([A-Za-z]+(\.[A-Za-z]+|\[\d+\])*|\[\d+\](\.[A-Za-z]+)*): (.*)$", message
-        )
+        match = _SUB_PATH_RE(message)
         if match:
             sub, message = match.group(1), match.group(4)
             if sub.startswith("["):
@@ -1104,6 +1266,12 @@ def warnings_for(config: StackConfig) -> list[str]:
             f"{PROJECT}:network.publicSubnetIds: entry nlb with one public subnet gives one "
             "static IP and no zone redundancy; give a public subnet in each ALB zone for "
             "production"
+        )
+    pe = config.private_endpoint
+    if pe.enabled and not config.network.existing and "private_dns" not in pe.model_fields_set:
+        notes.append(
+            f"{PROJECT}:privateEndpoint.privateDns: not set, so true in the VPC this stack "
+            f"creates. {private_dns_effect(config.region)}. Set it to say which you want"
         )
     existing = [f.name for f in config.functions if not f.bundled]
     if config.static_egress.enabled and existing:

@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import PrivateEndpointConfig
+from components.config import PrivateEndpointConfig, is_account_id
 from components.function import ExposedFunction
 from components.network import Network, interface_endpoint
 
@@ -48,7 +48,7 @@ def principal_arns(configured: Sequence[str], account_id: str, partition: str) -
     every ``pulumi up``.
     """
     chosen = list(configured) or [account_id]
-    return [f"arn:{partition}:iam::{p}:root" if p.isdigit() and len(p) == 12 else p for p in chosen]
+    return [f"arn:{partition}:iam::{p}:root" if is_account_id(p) else p for p in chosen]
 
 
 def function_resources(function_arns: Sequence[str]) -> list[str]:
@@ -148,7 +148,9 @@ class PrivateLambdaEndpoint(pulumi.ComponentResource):
         )
 
         # On: SDK calls to lambda.<region>.amazonaws.com from inside the VPC resolve to the
-        # endpoint's private IPs, with no client change. Peered VPCs come in via allowedCidrs.
+        # endpoint's private IPs, with no client change; so do all the VPC's other Lambda API
+        # calls, which the policy refuses. Hence an explicit choice in an existing VPC
+        # (config.private_dns_effect). Peered VPCs come in via allowedCidrs.
         endpoint, security_group = interface_endpoint(
             name,
             network,

@@ -158,7 +158,11 @@ def test_string_booleans_from_cli_are_accepted() -> None:
             "handlers/nosuchmodule.py",
         ),
         ({"functions": [{"name": "a", "handler": "../app"}]}, "functions[0].handler", "module"),
-        ({"functions": [{"name": "A_b", "handler": "app"}]}, "functions[0].name", "does not match"),
+        (
+            {"functions": [{"name": "A_b", "handler": "app"}]},
+            "functions[0].name",
+            "'A_b' is not a function name",
+        ),
         (
             {"functions": [{"name": "a", "handler": "app", "path": "api"}]},
             "functions[0].path",
@@ -217,7 +221,7 @@ def test_string_booleans_from_cli_are_accepted() -> None:
             "network",
             "need 'vpcId'",
         ),
-        ({"network": {"vpcId": "my-vpc"}}, "network.vpcId", "does not match"),
+        ({"network": {"vpcId": "my-vpc"}}, "network.vpcId", "'my-vpc' is not a VPC id"),
         # booleans are not numbers (pydantic's lax mode would read true as 1)
         ({"ipRangeSync": {"ports": [443, True]}}, "ipRangeSync.ports[1]", "not a number"),
         ({"network": {"azCount": True}}, "network.azCount", "not a number"),
@@ -281,3 +285,46 @@ def test_config_objects_are_frozen() -> None:
     with pytest.raises(Exception, match="frozen"):
         config.edge.enabled = True  # type: ignore[misc]
     assert isinstance(config, StackConfig)
+
+
+CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+CERT_US = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+
+
+@pytest.mark.parametrize(
+    ("regions", "key", "fragment"),
+    [
+        # Once taken for a region, then refused as a missing certificate of "us-east-1\n".
+        (["us-east-1\n"], "staticIp.regions[0]", "'us-east-1\\n' is not an AWS region name"),
+        (["us-east-\uff11"], "staticIp.regions[0]", "is not an AWS region name"),
+        # Once also "Input should be a valid string", from the other member of a union.
+        ([{"region": "europe"}], "staticIp.regions[0].region", "'europe' is not an AWS region"),
+        (["europe"], "staticIp.regions[0]", "'europe' is not an AWS region name"),
+        ([5], "staticIp.regions[0]", "5 is not a region name or a {region, trafficDialPercentage"),
+        (
+            [{"region": "us-east-1", "certficateArn": CERT_US}],
+            "staticIp.regions[0].certficateArn",
+            "did you mean 'certificateArn'?); allowed keys: region, trafficDialPercentage",
+        ),
+    ],
+)
+def test_a_bad_region_entry_is_refused_once_at_its_own_key(
+    synth_error, regions: list, key: str, fragment: str
+) -> None:
+    message = synth_error(
+        {"staticIp": {"enabled": True, "certificateArn": CERT, "regions": regions}}
+    )
+    (line,) = message.splitlines()[1:]
+    assert line.startswith(f"lambda-exposure:{key}: ")
+    assert fragment in line
+
+
+def test_a_bad_region_value_comes_before_the_checks_across_keys(synth_error) -> None:
+    # entry nlb takes no regions, but the bad name is what to fix first, where it is written.
+    message = synth_error(
+        {"staticIp": {"enabled": True, "entry": "nlb", "regions": ["eu-west-1 "]}}
+    )
+    assert message.splitlines()[1:] == [
+        "lambda-exposure:staticIp.regions[0]: 'eu-west-1 ' is not an AWS region name "
+        "(like eu-west-1)"
+    ]

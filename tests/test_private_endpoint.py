@@ -20,6 +20,7 @@ from components.private_endpoint import (
     lambda_endpoint_service_name,
     principal_arns,
 )
+from tests.policy_eval import Request, evaluate
 from tools import invoke_private
 from tools import synth as synth_module
 from tools.synth import ACCOUNT, Synth, load_stack_file, synthesize
@@ -204,6 +205,34 @@ def test_allowed_actions_add_a_read_statement_on_the_same_functions(synth) -> No
     assert read["Principal"] == invoke["Principal"]
 
 
+@pytest.mark.parametrize("allowed_actions", [[], ["lambda:GetFunction"]])
+def test_the_policy_denies_every_other_lambda_call_through_the_endpoint(
+    synth, allowed_actions: list[str]
+) -> None:
+    # With private DNS, every Lambda API call of the VPC goes through this endpoint (README
+    # "Caveats"): its policy decides what still works from there.
+    result = synth(endpoint_on(allowedActions=allowed_actions))
+    document = policy(result)
+    (exposed,) = function_arns(result)
+    other = exposed.replace(":function:", ":function:not-exposed-")
+
+    def decision(action: str, resource: str, account: str = ACCOUNT) -> str:
+        request = Request(resource=resource, action=action, principal_account=account)
+        return evaluate(document, request)
+
+    assert decision("lambda:InvokeFunction", exposed) == "ALLOW"
+    assert decision("lambda:InvokeFunction", f"{exposed}:live") == "ALLOW"
+    assert decision("lambda:InvokeFunction", other) == "IMPLICIT_DENY"
+    assert decision("lambda:InvokeFunction", exposed, account="210987654321") == "IMPLICIT_DENY"
+    for action in ("lambda:UpdateFunctionCode", "lambda:CreateFunction", "lambda:DeleteFunction"):
+        assert decision(action, exposed) == "IMPLICIT_DENY"
+    assert decision("lambda:ListFunctions", "*") == "IMPLICIT_DENY"
+    reads = "ALLOW" if allowed_actions else "IMPLICIT_DENY"
+    assert decision("lambda:GetFunction", exposed) == reads
+    assert decision("lambda:GetFunction", other) == "IMPLICIT_DENY"
+    assert decision("lambda:GetFunctionConfiguration", exposed) == "IMPLICIT_DENY"
+
+
 def test_function_in_another_region_is_left_out_with_a_warning(synth) -> None:
     far = "arn:aws:lambda:us-east-1:111122223333:function:far"
     result = synth(
@@ -271,7 +300,10 @@ def test_private_dns_on_a_vpc_without_dns_attributes_is_a_clear_error(
     registered: list[str], attributes: dict[str, bool], named: str
 ) -> None:
     with pytest.raises(pulumi.RunError) as caught:
-        synthesize({**existing_vpc(), **endpoint_on()}, call_overrides=get_vpc(**attributes))
+        synthesize(
+            {**existing_vpc(), **endpoint_on(privateDns=True)},
+            call_overrides=get_vpc(**attributes),
+        )
     message = str(caught.value)
     assert "privateEndpoint.privateDns" in message
     assert EXISTING_VPC in message and named in message
@@ -279,7 +311,9 @@ def test_private_dns_on_a_vpc_without_dns_attributes_is_a_clear_error(
 
 
 def test_private_dns_on_an_existing_vpc_that_supports_it(synth) -> None:
-    result = synthesize({**existing_vpc(), **endpoint_on()}, call_overrides=get_vpc())
+    result = synthesize(
+        {**existing_vpc(), **endpoint_on(privateDns=True)}, call_overrides=get_vpc()
+    )
     endpoint = result.one(ENDPOINT)
     assert endpoint.inputs["privateDnsEnabled"] is True
     assert endpoint.inputs["vpcId"] == EXISTING_VPC
@@ -296,6 +330,39 @@ def test_private_dns_off_needs_no_dns_attributes() -> None:
         call_overrides=get_vpc(enableDnsSupport=False, enableDnsHostnames=False),
     )
     assert result.one(ENDPOINT).inputs["privateDnsEnabled"] is False
+
+
+def test_an_existing_vpc_needs_an_explicit_private_dns_choice(synth_error) -> None:
+    message = synth_error({**existing_vpc(), **endpoint_on()})
+    (line,) = message.splitlines()[1:]
+    assert line.startswith(
+        "lambda-exposure:privateEndpoint.privateDns: required with an existing VPC"
+    )
+    # Both choices and what each one does to the rest of the VPC.
+    assert "true: lambda.eu-west-1.amazonaws.com resolves to the endpoint for the whole VPC" in line
+    assert "allows only invoking the exposed functions" in line
+    assert "any other Lambda call from that VPC" in line and "is denied" in line
+    assert "false: " in line and "endpoint's own DNS name (output lambdaEndpointDns" in line
+
+
+@pytest.mark.parametrize("choice", [True, False])
+def test_an_explicit_choice_is_taken_as_given(choice: bool) -> None:
+    result = synthesize(
+        {**existing_vpc(), **endpoint_on(privateDns=choice)}, call_overrides=get_vpc()
+    )
+    assert result.one(ENDPOINT).inputs["privateDnsEnabled"] is choice
+    assert not [w for w in result.warnings if "privateEndpoint.privateDns" in w]
+
+
+def test_the_default_in_a_new_vpc_comes_with_a_note_on_what_it_captures(synth) -> None:
+    result = synth(endpoint_on())
+    assert result.one(ENDPOINT).inputs["privateDnsEnabled"] is True
+    (note,) = [w for w in result.warnings if "privateEndpoint.privateDns" in w]
+    assert "not set, so true in the VPC this stack creates" in note
+    assert "any other Lambda call from that VPC" in note and "false: " in note
+    for choice in (True, False):
+        chosen = synth(endpoint_on(privateDns=choice))
+        assert not [w for w in chosen.warnings if "privateEndpoint.privateDns" in w]
 
 
 def test_dns_check_passes_when_both_attributes_are_on() -> None:
