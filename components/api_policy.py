@@ -155,8 +155,14 @@ def build_policy(
 def policy_json(
     api_arn: str, config: IpRestrictedApiConfig, vpc_endpoint_id: str | None = None
 ) -> str:
-    """The policy as the JSON string registered on the API (stable key order, for the hash)."""
-    return json.dumps(build_policy(api_arn, config, vpc_endpoint_id), sort_keys=True)
+    """The policy as the JSON string registered on the API (stable key order, for the hash).
+
+    Compact: API Gateway limits the document's length in characters (8,192 by default), so
+    whitespace would only spend it; ``components/quotas.py`` measures this very string.
+    """
+    return json.dumps(
+        build_policy(api_arn, config, vpc_endpoint_id), sort_keys=True, separators=(",", ":")
+    )
 
 
 def digest(text: str) -> str:

@@ -894,6 +894,26 @@ class IpRangeSyncConfig(_Model):
 
 
 # --------------------------------------------------------------------------------------------
+# quotas
+# --------------------------------------------------------------------------------------------
+
+
+class QuotasConfig(_Model):
+    """Account quotas the config may use, where AWS lets them be raised in Service Quotas.
+
+    The defaults are AWS's defaults (``components/quotas.py`` cites each one). Declare a higher
+    value only once AWS has granted it: the program then accepts a config that uses that much.
+    """
+
+    # Inbound rules per security group and per address family. AWS grants at most 1,000 divided
+    # by the quota of security groups per network interface (5 by default: 200).
+    security_group_rules: int = Field(default=60, ge=60, le=1000, alias="securityGroupRules")
+    api_policy_characters: int = Field(default=8192, ge=8192, alias="apiPolicyCharacters")
+    cloudfront_cache_behaviors: int = Field(default=25, ge=25, alias="cloudfrontCacheBehaviors")
+    alb_listener_rules: int = Field(default=100, ge=100, alias="albListenerRules")
+
+
+# --------------------------------------------------------------------------------------------
 # the whole stack
 # --------------------------------------------------------------------------------------------
 
@@ -1094,6 +1114,19 @@ class StackConfig(_Model):
                     f"ipRestrictedApi.routes[{index}].path: {route.path!r} is not served by any "
                     f"function (function paths: {paths}); the API would answer 403 there anyway"
                 )
+        return self
+
+    # Last: a config that is wrong in itself is reported as such before anything is counted.
+    quotas: QuotasConfig = Field(default_factory=QuotasConfig)
+
+    @model_validator(mode="after")
+    def _within_quotas(self) -> StackConfig:
+        """What the config makes AWS count (rules, behaviors, policy size) fits the quotas."""
+        from components.quotas import first_exceeded
+
+        over = first_exceeded(self)
+        if over is not None:
+            raise ConfigError(over.message())
         return self
 
     # -- what the program derives from the config --------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
 import pulumi
@@ -60,9 +60,18 @@ def path_patterns(path: str) -> list[str]:
     return [] if path == "/" else [path, f"{path}/*"]
 
 
-def behavior_order(functions: Sequence[ExposedFunction]) -> list[ExposedFunction]:
+class _Routed(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Routed)
+
+
+def behavior_order(functions: Sequence[_R]) -> list[_R]:
     """Non-root functions, deepest path first: CloudFront takes the first matching pattern, so
-    ``/api/v2/*`` must come before ``/api/*``."""
+    ``/api/v2/*`` must come before ``/api/*``. (components/quotas.py counts the behaviors of
+    the function configs with this and ``path_patterns``.)"""
     routed = [f for f in functions if f.path != "/"]
     return sorted(routed, key=lambda f: (-f.path.count("/"), f.path))
 

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import HANDLERS_DIR, FunctionConfig
+from components.naming import physical_name
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"  # pure-Python handlers: Graviton is cheaper at the same speed
@@ -142,10 +143,13 @@ class ExposedFunctions(pulumi.ComponentResource):
         """``create_in_region`` sets each child's ``region`` (pulumi-aws 7) for a second region."""
         super().__init__("lambda-exposure:index:ExposedFunctions", name, None, opts)
         self._region_args = {"region": region} if create_in_region else {}
+        # A copy in another region carries the region in its logical names; the explicit names
+        # they may need shorten it (see components/naming.py).
+        self._name_region = region if create_in_region else None
         self.functions = [
             self._bundled(name, fn, region, placement, environment or {})
             if fn.bundled
-            else self._existing(fn, region)
+            else self._existing(fn)
             for fn in functions
         ]
         self.register_outputs({"functionArns": {f.name: f.arn for f in self.functions}})
@@ -169,6 +173,7 @@ class ExposedFunctions(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{child}-role",
+            name=physical_name(f"{child}-role", "iam-role", self._name_region),
             assume_role_policy=lambda_assume_role_policy("lambda.amazonaws.com"),
             description=f"Execution role of lambda-exposure function {fn.name}: logging only",
             opts=here,
@@ -192,6 +197,9 @@ class ExposedFunctions(pulumi.ComponentResource):
             )
         function = aws.lambda_.Function(
             child,
+            # The stack's own functions always keep their autoname (functions-<name> fits 64);
+            # the copies of staticIp.regions with long names do not.
+            name=physical_name(child, "lambda-function", self._name_region),
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
             handler=f"{fn.handler}.handler",
@@ -209,7 +217,8 @@ class ExposedFunctions(pulumi.ComponentResource):
                 if placement is not None
                 else None
             ),
-            description=f"lambda-exposure: {fn.name} ({fn.handler}.py), served at {fn.path}",
+            # 256 characters is Lambda's limit; a path has no bound of its own.
+            description=f"lambda-exposure: {fn.name} ({fn.handler}.py), served at {fn.path}"[:256],
             **self._region_args,
             # The role's policies must exist before the first invocation can log.
             opts=pulumi.ResourceOptions(
@@ -228,11 +237,15 @@ class ExposedFunctions(pulumi.ComponentResource):
             resource=function,
         )
 
-    def _existing(self, fn: FunctionConfig, region: str) -> ExposedFunction:
+    def _existing(self, fn: FunctionConfig) -> ExposedFunction:
         assert fn.arn is not None
+        arn_region = fn.arn.split(":")[3]
         # A lookup, not a resource: the function belongs to someone else and is never changed.
         found = aws.lambda_.get_function_output(
             function_name=fn.arn,
+            # Lambda answers for its own region only: asked in the stack's region, a function
+            # elsewhere is "not found" although its ARN is right.
+            region=arn_region,
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         return ExposedFunction(
@@ -242,7 +255,7 @@ class ExposedFunctions(pulumi.ComponentResource):
             arn=found.arn,
             invoke_arn=found.invoke_arn,
             function_name=found.function_name,
-            region=fn.arn.split(":")[3],
+            region=arn_region,
             resource=None,
         )
 

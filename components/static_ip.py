@@ -27,13 +27,14 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pulumi
 import pulumi_aws as aws
 
 from components.config import StackConfig, StaticIpConfig
 from components.function import ExposedFunction, ExposedFunctions
+from components.naming import physical_name
 from components.network import Network
 
 HTTP_PORT = 80
@@ -58,8 +59,19 @@ def path_patterns(path: str) -> list[str]:
     return [path, f"{path}/*"]
 
 
-def routed_functions(functions: Sequence[ExposedFunction]) -> list[ExposedFunction]:
+class _Routed(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Routed)
+
+
+def routed_functions(functions: Sequence[_R]) -> list[_R]:
     """Functions that need a path rule, most specific first (``/api/v2`` before ``/api``).
+
+    Generic over anything with a ``path``: components/quotas.py counts the rules from the
+    function configs with this same function.
 
     ALB evaluates rules by priority, lowest first; ordering by depth gives the longest prefix
     the lowest number, so a nested path is never shadowed by its parent.
@@ -195,7 +207,7 @@ class StaticIpEntry(pulumi.ComponentResource):
             net = Network(prefix, stack.network, needed_by=["staticIp"], region=region, opts=here)
             copies = ExposedFunctions(
                 f"{prefix}-functions",
-                stack.functions,
+                [f for f in stack.functions if f.name in {fn.name for fn in functions}],
                 region=region,
                 create_in_region=True,
                 opts=here,
@@ -313,6 +325,7 @@ class StaticIpEntry(pulumi.ComponentResource):
         ]
         nlb = aws.lb.LoadBalancer(
             f"{name}-nlb",
+            name=physical_name(f"{name}-nlb", "load-balancer"),
             load_balancer_type="network",
             internal=False,
             subnet_mappings=[
@@ -336,6 +349,7 @@ class StaticIpEntry(pulumi.ComponentResource):
             protocol = "HTTPS" if port == HTTPS_PORT else "HTTP"
             target_group = aws.lb.TargetGroup(
                 f"{name}-nlb-tg-{port}",
+                name=physical_name(f"{name}-nlb-tg-{port}", "target-group"),
                 target_type="alb",
                 protocol="TCP",
                 port=port,
@@ -423,6 +437,9 @@ class StaticIpEntry(pulumi.ComponentResource):
         self._ingress(f"{prefix}-alb", group, sources, r)
         alb = aws.lb.LoadBalancer(
             f"{prefix}-alb",
+            # Explicit only where "<prefix>-alb" plus Pulumi's suffix passes 32 characters: the
+            # ALBs of staticIp.regions (static-ip-eu-central-1-alb-xxxxxxx is 34).
+            name=physical_name(f"{prefix}-alb", "load-balancer", region),
             load_balancer_type="application",
             # Internal: the static IPs in front are the only way in.
             internal=True,
@@ -440,6 +457,9 @@ class StaticIpEntry(pulumi.ComponentResource):
         for fn in functions:
             target_group = aws.lb.TargetGroup(
                 f"{prefix}-tg-{fn.name}",
+                # A function name over 11 characters, or an extra region with all but the
+                # shortest function names, takes the autoname past a target group's 32.
+                name=physical_name(f"{prefix}-tg-{fn.name}", "target-group", region),
                 target_type="lambda",
                 # The ALB sends and reads multiValueHeaders; the bundled app answers that shape.
                 lambda_multi_value_headers_enabled=True,

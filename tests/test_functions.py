@@ -72,7 +72,8 @@ def test_existing_function_is_looked_up_not_created(synth) -> None:
     lookups = [
         args for token, args in result.calls if token == "aws:lambda/getFunction:getFunction"
     ]
-    assert lookups == [{"functionName": EXISTING}]
+    # Looked up in the region its ARN names (here the stack's; tests/test_regions.py: another).
+    assert lookups == [{"functionName": EXISTING, "region": EXISTING.split(":")[3]}]
     assert result.outputs["functionArns"] == {"billing": EXISTING}
 
 
