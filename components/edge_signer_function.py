@@ -38,8 +38,13 @@ def invoke_policy(function_arns: Sequence[str]) -> str:
     """What the signer's credentials may do: invoke exactly the exposed functions' URLs.
 
     Function URLs created since October 2025 authorize ``lambda:InvokeFunctionUrl`` *and*
-    ``lambda:InvokeFunction``; both are granted on the unqualified ARNs, and nothing else.
+    ``lambda:InvokeFunction``, both on the unqualified ARNs. ``lambda:InvokeFunction`` alone would
+    also let these credentials call the Invoke API directly, around CloudFront and its web ACL,
+    so it carries ``lambda:InvokedViaFunctionUrl``, as the OAC permissions do
+    (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). That key exists for
+    InvokeFunction only, hence two statements.
     """
+    arns = list(function_arns)
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -47,9 +52,16 @@ def invoke_policy(function_arns: Sequence[str]) -> str:
                 {
                     "Sid": "InvokeExposedFunctionUrls",
                     "Effect": "Allow",
-                    "Action": ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"],
-                    "Resource": list(function_arns),
-                }
+                    "Action": "lambda:InvokeFunctionUrl",
+                    "Resource": arns,
+                },
+                {
+                    "Sid": "InvokeExposedFunctionsViaTheirUrlsOnly",
+                    "Effect": "Allow",
+                    "Action": "lambda:InvokeFunction",
+                    "Resource": arns,
+                    "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+                },
             ],
         }
     )

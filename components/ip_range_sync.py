@@ -8,8 +8,9 @@ WAF rules", and "create a customer-managed prefix list" to centralize them.
 
 Arrows of the seed, in the order they are built here:
   targets (managed prefix list per family, a pool of security groups, WAF IP set per family) →
-  state bucket (last applied document) → failure queue → function (handlers/ip_range_sync.py)
-  with a role scoped to exactly those → ``AmazonIpSpaceChanged`` (us-east-1) subscription →
+  state bucket (last applied document, the runs' lease) → failure queue → function
+  (handlers/ip_range_sync.py) with a role scoped to exactly those → ``AmazonIpSpaceChanged``
+  (us-east-1) subscription →
   daily schedule (SNS delivery is not guaranteed) → one synchronous run during ``pulumi up``.
 
 Pulumi creates the targets empty and never touches their contents again: the function owns the
@@ -69,6 +70,12 @@ FAILURE_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: time to read why a sy
 # referenced, MaxEntries (not the entries in use) counts against the referencing quota, so the
 # function grows it to what the selection needs, never more.
 INITIAL_MAX_ENTRIES = 1
+# The object that serializes the function's runs (handlers/ip_range_sync.py, acquire_lease). One
+# per bucket, not per state key: runs with an old and a new selection write the same targets.
+LEASE_KEY = "ip-range-sync/lease"
+# What the deploy-time run sends: the handler answers "busy" to it, never an error, when another
+# run holds the lease (SNS and the schedule raise instead, for Lambda's retry).
+INITIAL_SYNC_EVENT = {"trigger": "deploy"}
 
 _FAMILIES = {4: ("IPv4", "IPV4"), 6: ("IPv6", "IPV6")}  # prefix list / WAF spellings
 
@@ -81,9 +88,10 @@ def families(config: IpRangeSyncConfig) -> list[int]:
 def state_key_for(selection: Mapping[str, str]) -> str:
     """Object key of the last applied document, specific to what is selected and where it goes.
 
-    The handler skips a document whose syncToken is not newer than the stored one. A key derived
-    from the selection and the target ids means a changed selection (or a replaced target) starts
-    from no state, so it is applied at once instead of waiting for AWS's next publication.
+    Every run converges the targets, but the deploy-time run happens only when its trigger, this
+    key, changes: a key derived from the selection and the target ids makes a changed selection
+    (or a replaced target) start from no state and be applied during that `pulumi up`, instead
+    of at the next schedule or AWS publication.
     """
     digest = hashlib.sha256(json.dumps(dict(selection), sort_keys=True).encode()).hexdigest()
     return f"ip-range-sync/{digest[:16]}.json"
@@ -97,6 +105,7 @@ def sync_policy(
     bucket_arn: str,
     state_key: str,
     failure_queue_arn: str,
+    lease_key: str = LEASE_KEY,
 ) -> dict[str, Any]:
     """Everything the handler calls, on exactly the resources this component created."""
     describe = []
@@ -143,6 +152,16 @@ def sync_policy(
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject"],
             "Resource": f"{bucket_arn}/{state_key}",
+        },
+        {
+            # Created with If-None-Match, taken over with If-Match, released with a conditional
+            # delete, which needs s3:GetObject next to s3:DeleteObject
+            # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html).
+            # Delete is granted on this one object and nothing else.
+            "Sid": "HoldTheRunLease",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": f"{bucket_arn}/{lease_key}",
         },
         {
             # Without s3:ListBucket, HeadObject on a missing key answers 403 instead of 404 and
@@ -325,7 +344,12 @@ class IpRangeSync(pulumi.ComponentResource):
                 lambda parts, scope=config.waf_scope: f"{parts[0]}|{parts[1]}|{scope}"
             )
         self.state_key = pulumi.Output.all(**selection).apply(state_key_for)
-        environment = {**selection, "STATE_BUCKET": bucket.bucket, "STATE_KEY": self.state_key}
+        environment = {
+            **selection,
+            "STATE_BUCKET": bucket.bucket,
+            "STATE_KEY": self.state_key,
+            "LEASE_KEY": LEASE_KEY,
+        }
 
         # -- the function and its role ----------------------------------------------------------
         log_group = aws.cloudwatch.LogGroup(
@@ -350,6 +374,7 @@ class IpRangeSync(pulumi.ComponentResource):
                 ip_set_arns=[s.arn for s in self.ip_sets.values()],
                 bucket_arn=bucket.arn,
                 state_key=self.state_key,
+                lease_key=LEASE_KEY,
                 failure_queue_arn=failures.arn,
             ).apply(lambda args: json.dumps(sync_policy(**args))),
             opts=here,
@@ -444,15 +469,19 @@ class IpRangeSync(pulumi.ComponentResource):
         )
 
         # -- trigger 3: once during `pulumi up` ----------------------------------------------------
-        # A synchronous invocation: a failed sync (pool too small, download refused) fails the
-        # deployment, which is where the person who can fix it is looking. It runs again only
-        # when the state key changes, i.e. when the selection or a target changes.
+        # A synchronous invocation: a failed sync (a selection that does not fit, a download
+        # refused) fails the deployment, which is where the person who can fix it is looking.
+        # Another run holding the lease is not a failure: the handler answers "busy" to this
+        # event, so overlapping with the schedule or SNS cannot fail a deployment. (Reserved
+        # concurrency of 1 would serialize too, but a new account's concurrency quota of 10
+        # cannot spare it and Lambda refuses it.) It runs again only when the state key
+        # changes, i.e. when the selection or a target changes.
         self.initial_sync: aws.lambda_.Invocation | None = None
         if config.initial_sync:
             self.initial_sync = aws.lambda_.Invocation(
                 f"{name}-initial-sync",
                 function_name=self.function.name,
-                input=json.dumps({}),
+                input=json.dumps(INITIAL_SYNC_EVENT),
                 triggers={"stateKey": self.state_key},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.function, logging, sync]),
             )

@@ -84,14 +84,29 @@ QueryValue = str | list[str]
 # --------------------------------------------------------------------------------------------
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one: optional parts may be absent or wrong."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def detect_entry(event: Any) -> str:
     """Which entry delivered ``event``: ``alb``, ``api-gateway``, ``function-url`` or ``unknown``.
 
-    Decided from structure only (``requestContext.elb``; payload ``version`` 2.0 with
-    ``requestContext.http``; ``httpMethod`` with an API Gateway request context), because the
-    three integrations expect three different response shapes and guessing wrong turns into a
-    502 at the entry. An API Gateway HTTP API with payload 2.0 is reported as ``function-url``:
-    the event and the response format are the same.
+    Decided by the keys that define each shape and nothing else, because the three integrations
+    expect three different response shapes (guessing wrong turns into a 502 at the entry), while
+    everything else in an event may be missing (a console or authorizer test event has no
+    ``headers``, no ``identity``, no ``stage``):
+
+    - ALB: ``requestContext.elb``;
+    - payload 2.0 (function URL, HTTP API): ``version`` ``"2.0"`` and ``requestContext.http``;
+    - API Gateway REST proxy (payload 1.0): ``httpMethod`` with a ``requestContext``.
+
+    An API Gateway HTTP API with payload 2.0 is reported as ``function-url``: the event and the
+    response format are the same.
     """
     if not isinstance(event, Mapping):
         return ENTRY_UNKNOWN
@@ -100,9 +115,9 @@ def detect_entry(event: Any) -> str:
         return ENTRY_UNKNOWN
     if isinstance(context.get("elb"), Mapping):
         return ENTRY_ALB
-    if event.get("version") == "2.0" and isinstance(context.get("http"), Mapping):
-        return ENTRY_FUNCTION_URL
-    if "httpMethod" in event and any(k in context for k in ("identity", "apiId", "stage")):
+    if event.get("version") == "2.0":
+        return ENTRY_FUNCTION_URL if isinstance(context.get("http"), Mapping) else ENTRY_UNKNOWN
+    if isinstance(event.get("httpMethod"), str):
         return ENTRY_API_GATEWAY
     return ENTRY_UNKNOWN
 
@@ -206,11 +221,13 @@ def redact_query(query: Mapping[str, QueryValue]) -> dict[str, QueryValue]:
     }
 
 
-def first_forwarded_for(headers: Mapping[str, str]) -> str | None:
-    """The left-most ``x-forwarded-for`` address: the client as the first proxy saw it."""
-    value = headers.get("x-forwarded-for", "")
-    first = value.split(",")[0].strip()
-    return first or None
+def forwarded_for_chain(headers: Mapping[str, str]) -> list[str]:
+    """Every ``x-forwarded-for`` entry, left to right, as received.
+
+    Each proxy appends the address it saw; whatever is left of what your own proxies appended
+    was written by the client and proves nothing.
+    """
+    return [part.strip() for part in headers.get("x-forwarded-for", "").split(",") if part.strip()]
 
 
 def viewer_address_ip(value: str) -> str | None:
@@ -239,27 +256,28 @@ def is_via_cloudfront(headers: Mapping[str, str]) -> bool:
 
 
 def source_ip(event: Mapping[str, Any], entry: str, headers: Mapping[str, str]) -> str | None:
-    """The source IP as the entry reports it.
+    """The address the entry itself saw the request come from.
 
-    ALB does not put the client in the event except as ``x-forwarded-for`` (with Global
-    Accelerator client IP preservation that is the real client). API Gateway and function URLs
+    ALB puts it nowhere but in ``x-forwarded-for``, as the entry it appends: the right-most one
+    (anything left of it came with the request, so a client can write it). With Global
+    Accelerator client IP preservation that is the real client. API Gateway and function URLs
     report the TCP peer in the request context; behind CloudFront that peer is an edge server.
     """
-    context = event.get("requestContext") or {}
+    context = _mapping(event.get("requestContext"))
     if entry == ENTRY_ALB:
-        return first_forwarded_for(headers)
+        chain = forwarded_for_chain(headers)
+        return chain[-1] if chain else None
     if entry == ENTRY_API_GATEWAY:
-        identity = context.get("identity") or {}
-        return identity.get("sourceIp")
+        return _text(_mapping(context.get("identity")).get("sourceIp"))
     if entry == ENTRY_FUNCTION_URL:
-        return (context.get("http") or {}).get("sourceIp")
+        return _text(_mapping(context.get("http")).get("sourceIp"))
     return None
 
 
-def request_method_path(event: Mapping[str, Any], entry: str) -> tuple[str | None, str | None]:
+def request_method_path(event: Mapping[str, Any], entry: str) -> tuple[Any, Any]:
     """HTTP method and path for one entry (v2 events keep them under ``requestContext.http``)."""
     if entry == ENTRY_FUNCTION_URL:
-        http = (event.get("requestContext") or {}).get("http") or {}
+        http = _mapping(_mapping(event.get("requestContext")).get("http"))
         return http.get("method"), event.get("rawPath") or http.get("path")
     return event.get("httpMethod"), event.get("path")
 
@@ -281,13 +299,18 @@ def describe_request(event: Mapping[str, Any], entry: str, context: Any = None) 
         "credentialHeadersPresent": sorted(n for n in headers if is_credential_name(n)),
         "viaCloudFront": is_via_cloudfront(headers),
     }
+    # Labelled apart from sourceIp: its left part is whatever the client sent.
+    answer["forwardedForChain"] = forwarded_for_chain(headers)
     if answer["viaCloudFront"]:
-        viewer = viewer_address_ip(headers.get("cloudfront-viewer-address", ""))
-        answer["viewerIp"] = viewer or first_forwarded_for(headers)
-    request_context = event.get("requestContext") or {}
-    if request_context.get("requestId"):
-        answer["requestId"] = request_context["requestId"]
-    caller = ((request_context.get("authorizer") or {}).get("iam") or {}).get("userArn")
+        # The address CloudFront saw, from the header CloudFront adds; null without it (the
+        # left-most x-forwarded-for entry would be the client's own claim).
+        answer["viewerIp"] = viewer_address_ip(headers.get("cloudfront-viewer-address", ""))
+    request_context = _mapping(event.get("requestContext"))
+    request_id = _text(request_context.get("requestId"))
+    if request_id:
+        answer["requestId"] = request_id
+    authorizer = _mapping(request_context.get("authorizer"))
+    caller = _text(_mapping(authorizer.get("iam")).get("userArn"))
     if caller:
         answer["iamCallerArn"] = caller
     lambda_request_id = getattr(context, "aws_request_id", None)

@@ -1,12 +1,17 @@
 """Keep network allow-lists equal to a selection of the published AWS IP ranges.
 
 Runs on the ``AmazonIpSpaceChanged`` SNS topic
-(``arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged``) and on a schedule (SNS delivery
-is not guaranteed). Each run downloads
-``https://ip-ranges.amazonaws.com/ip-ranges.json``, selects the prefixes of the configured services
-and regions, collapses them, and brings every configured target to exactly that set: adds first,
-removes last, with the fewest write calls the APIs allow. The applied document is stored in S3 only
-after every target succeeded.
+(``arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged``), on a schedule (SNS delivery is not
+guaranteed), once during ``pulumi up`` and whenever someone invokes it with ``{}``. Every run reads
+the live state of every configured target and brings it to exactly the selection of the newest
+document it knows (the one just downloaded, or the one stored in S3 when that is newer), so a
+change made by hand to a target is repaired by the next run: adds first, removes last, with the
+fewest write calls the APIs allow. The stored document advances only when a newer one was applied
+to every target, with a conditional write.
+
+Runs are serialized by a lease object in the state bucket (created with ``If-None-Match: *``,
+expiring after the invocation's own deadline, released with ``If-Match``), so an older document
+can never be applied over a newer one by an overlapping run.
 
 Environment contract (set by the ``IpRangeSync`` component; every value is a plain string)
 -----------------------------------------------------------------------------------------
@@ -24,45 +29,88 @@ Environment contract (set by the ``IpRangeSync`` component; every value is a pla
 ``WAF_IPV4_SET``         ``name|id|scope`` of a WAFv2 IPv4 IP set (scope ``CLOUDFRONT`` or
                          ``REGIONAL``); empty = target off. CLOUDFRONT sets are called in us-east-1.
 ``WAF_IPV6_SET``         same for IPv6 (requires ``IPV6=true``).
-``STATE_BUCKET``         required. Bucket holding the last applied document.
+``STATE_BUCKET``         required. Bucket holding the last applied document and the lease.
 ``STATE_KEY``            object key (default ``ip-range-sync/ip-ranges.json``); the object body is
                          the document; its metadata ``synctoken`` / ``md5`` is read by HeadObject.
+``LEASE_KEY``            object key of the lease (default ``ip-range-sync/lease``).
 
-Refusals: a foreign URL or a syncToken not newer than the stored one *return* (a retry cannot help);
-a wrong MD5 or an unparsable document *raise* ``DocumentRejected`` (may be a truncated download, so
-the SNS/Lambda retries and the on-failure destination fire). Failures while applying also raise.
+Events: an SNS notification, an EventBridge ``Scheduled Event``, ``{}`` (a manual run) or
+``{"trigger": "deploy"}`` (the deploy-time run). Anything else is refused (returned, logged).
+
+Refusals that a retry cannot change *return* ``outcome: refused``:
+an unsupported event, a foreign URL. Everything else *raises*, so Lambda's asynchronous retries
+and the on-failure queue see it and the deploy-time run fails the deployment:
+``DocumentRejected`` (a wrong MD5, a malformed message or document: maybe a truncated download),
+``DoesNotFit`` (the selection exceeds a target's capacity; raised before any write),
+``LeaseBusy`` (an SNS or scheduled run that found another run holding the lease: the retry
+comes later), and any failure while applying. The deploy-time and manual runs answer
+``outcome: busy`` instead of raising ``LeaseBusy``.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import hashlib
 import ipaddress
 import json
 import math
 import os
+import re
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 IP_RANGES_URL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
 MARKER = "lambda-exposure:ip-range-sync"
 DEFAULT_STATE_KEY = "ip-range-sync/ip-ranges.json"
+DEFAULT_LEASE_KEY = "ip-range-sync/lease"
 PREFIX_LIST_BATCH = (
     100  # botocore ec2 model: AddPrefixListEntries / RemovePrefixListEntries max 100
 )
+# "Maximum number of entries per prefix list: 1,000", not adjustable
+# (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html, Managed prefix lists).
+PREFIX_LIST_MAX_ENTRIES = 1000
+# "Maximum number of IP addresses in CIDR notation per IP set: 10,000"
+# (https://docs.aws.amazon.com/waf/latest/developerguide/limits.html).
+WAF_MAX_ADDRESSES = 10_000
 WAF_MAX_ATTEMPTS = 5
 PREFIX_LIST_WAIT_SECONDS = 120.0
 PREFIX_LIST_POLL_SECONDS = 1.0
 FETCH_TIMEOUT_SECONDS = 20
+# Without a Lambda context (CLI, tests) a run is assumed to last as long as the component's
+# function timeout allows; in Lambda the invocation's own remaining time is used.
+DEFAULT_RUN_SECONDS = 300.0
+# The lease outlives its holder's deadline by this much, so a live run never loses it and a run
+# killed by its timeout blocks the next one for at most this long.
+LEASE_MARGIN_SECONDS = 30.0
+# How long a run waits for a lease held by another run (runs take seconds). Bounded by a quarter
+# of the invocation's remaining time, so the wait never eats the time the sync itself needs.
+LEASE_WAIT_SECONDS = 60.0
+LEASE_POLL_SECONDS = 2.0
+STATE_WRITE_ATTEMPTS = 3
+DRIFT_SAMPLE = 20  # entries listed per target and direction in the drift log
+
+# SNS and EventBridge invoke asynchronously: a run of theirs that cannot get the lease raises, and
+# Lambda retries it. The deploy-time and manual runs are synchronous: they answer "busy" instead,
+# so a deployment never fails because another run was converging the same targets.
+ASYNC_TRIGGERS = ("sns", "schedule")
+SYNC_TRIGGERS = ("manual", "deploy")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# Indirection so tests can make waiting instantaneous.
+# Indirections so tests can make waiting instantaneous and control the clocks.
 _sleep = time.sleep
+_monotonic = time.monotonic
+_now = time.time
+
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_DIGITS = re.compile(r"[0-9]{1,20}")
+_NOT_FOUND = ("404", "NoSuchKey", "NotFound")
+_PRECONDITION = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 
 
 class ConfigError(ValueError):
@@ -70,11 +118,23 @@ class ConfigError(ValueError):
 
 
 class DocumentRejected(Exception):
-    """The downloaded document failed an integrity check (retryable: raised)."""
+    """The notification or the document failed a check (retryable: raised)."""
 
 
-class PoolTooSmall(Exception):
+class UnsupportedEvent(ValueError):
+    """The event is neither an SNS notification, a scheduled event nor a manual run."""
+
+
+class DoesNotFit(Exception):
+    """The selection cannot fit a target; raised before any write."""
+
+
+class PoolTooSmall(DoesNotFit):
     """The security group pool cannot hold the selection; raised before any write."""
+
+
+class LeaseBusy(Exception):
+    """Another run held the lease for longer than this one could wait (retryable: raised)."""
 
 
 # --------------------------------------------------------------------------- configuration
@@ -116,6 +176,7 @@ class Config:
     waf_ipv6_set: WafSet | None = None
     state_bucket: str = ""
     state_key: str = DEFAULT_STATE_KEY
+    lease_key: str = DEFAULT_LEASE_KEY
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -156,15 +217,18 @@ class Config:
             waf_ipv6_set=WafSet.parse("WAF_IPV6_SET", env.get("WAF_IPV6_SET", "")),
             state_bucket=env.get("STATE_BUCKET", "").strip(),
             state_key=env.get("STATE_KEY", "").strip() or DEFAULT_STATE_KEY,
+            lease_key=env.get("LEASE_KEY", "").strip() or DEFAULT_LEASE_KEY,
         )
         if not cfg.state_bucket:
             raise ConfigError("STATE_BUCKET: required")
+        if cfg.lease_key == cfg.state_key:
+            raise ConfigError(f"LEASE_KEY: {cfg.lease_key!r} is the STATE_KEY")
         if not ipv6 and (cfg.prefix_list_ipv6_id or cfg.waf_ipv6_set):
             raise ConfigError("IPV6: an IPv6 target is configured but IPV6 is not 'true'")
         return cfg
 
 
-# --------------------------------------------------------------------------- document
+# --------------------------------------------------------------------------- events
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -194,32 +258,87 @@ class Notification:
     create_time: str | None
 
 
-def parse_event(event: Any) -> Notification | None:
-    """The SNS notification, or None for a scheduled / empty invocation."""
-    records = event.get("Records") if isinstance(event, dict) else None
-    if not records:
+@dataclass(frozen=True)
+class Trigger:
+    kind: str  # sns | schedule | manual | deploy
+    note: Notification | None = None
+
+
+def _token(value: Any) -> int | None:
+    """A syncToken as published (a string of ASCII digits; an int is accepted), else None."""
+    if isinstance(value, bool):
         return None
-    sns = records[0].get("Sns") or {}
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    return None
+
+
+def parse_message(raw: Any) -> Notification:
+    """The ``AmazonIpSpaceChanged`` message; DocumentRejected when it cannot be trusted."""
+    if not isinstance(raw, str):
+        raise DocumentRejected(f"SNS message is {type(raw).__name__}, not a JSON string")
     try:
-        message = json.loads(sns.get("Message") or "")
-    except json.JSONDecodeError as exc:
+        message = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
         raise DocumentRejected(f"SNS message is not JSON: {exc}") from exc
     if not isinstance(message, dict):
         raise DocumentRejected("SNS message is not a JSON object")
-    if not message.get("md5"):
+    md5 = message.get("md5")
+    if md5 in (None, ""):
         # AWS always sends one; without it the download could not be verified.
         raise DocumentRejected("SNS message has no md5: the document could not be verified")
-    token = message.get("synctoken")
-    try:
-        token = int(token) if token not in (None, "") else None
-    except (TypeError, ValueError):
-        token = None
+    if not isinstance(md5, str) or not _HEX32.fullmatch(md5.lower()):
+        raise DocumentRejected(f"SNS message md5 {md5!r} is not 32 hex digits")
+    url = message.get("url")
+    if url is not None and not isinstance(url, str):
+        raise DocumentRejected(f"SNS message url is {type(url).__name__}, not a string")
+    raw_token = message.get("synctoken")
+    token = _token(raw_token)
+    if raw_token not in (None, "") and token is None:
+        raise DocumentRejected(f"SNS message synctoken {raw_token!r} is not a number")
+    created = message.get("create-time")
     return Notification(
-        url=str(message.get("url") or ""),
-        md5=(str(message["md5"]).lower() if message.get("md5") else None),
+        url=url or "",
+        md5=md5.lower(),
         synctoken=token,
-        create_time=message.get("create-time"),
+        create_time=created if isinstance(created, str) else None,
     )
+
+
+def parse_event(event: Any) -> Trigger:
+    """What invoked this run. UnsupportedEvent for an envelope of no known kind (refused),
+    DocumentRejected for an SNS record whose content cannot be trusted."""
+    if not isinstance(event, dict):
+        raise UnsupportedEvent(f"the event is {type(event).__name__}, not a JSON object")
+    if "Records" in event:
+        records = event["Records"]
+        if not isinstance(records, list) or not records:
+            raise UnsupportedEvent("'Records' is not a non-empty list")
+        record = records[0]
+        if not isinstance(record, dict) or not (
+            record.get("EventSource") == "aws:sns" or isinstance(record.get("Sns"), dict)
+        ):
+            raise UnsupportedEvent("'Records[0]' is not an SNS record")
+        sns = record.get("Sns")
+        if not isinstance(sns, dict):
+            raise DocumentRejected("SNS record has no 'Sns' object")
+        return Trigger("sns", parse_message(sns.get("Message")))
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        return Trigger("schedule")
+    if not event:
+        return Trigger("manual")
+    if set(event) == {"trigger"} and event["trigger"] in SYNC_TRIGGERS:
+        return Trigger(event["trigger"])
+    keys = sorted(str(k) for k in event)[:8]
+    raise UnsupportedEvent(
+        f"an object with keys {keys} is neither an SNS notification, an EventBridge "
+        "'Scheduled Event', {} nor {'trigger': 'deploy'}"
+    )
+
+
+# --------------------------------------------------------------------------- document
 
 
 @dataclass(frozen=True)
@@ -230,18 +349,33 @@ class Document:
     ipv6_prefixes: list[dict[str, Any]]
 
 
+def _rejected(what: str) -> DocumentRejected:
+    return DocumentRejected(f"ip-ranges document is malformed: {what}")
+
+
 def parse_document(body: bytes) -> Document:
+    """The document, its envelope checked; select_networks checks each prefix as it reads it."""
     try:
         data = json.loads(body)
-        doc = Document(
-            sync_token=int(data["syncToken"]),
-            create_date=str(data.get("createDate", "")),
-            prefixes=list(data["prefixes"]),
-            ipv6_prefixes=list(data.get("ipv6_prefixes", [])),
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DocumentRejected(f"ip-ranges document is malformed: {exc!r}") from exc
-    return doc
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise _rejected(f"not JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise _rejected("not a JSON object")
+    token = _token(data.get("syncToken"))
+    if token is None:
+        raise _rejected(f"syncToken {data.get('syncToken')!r} is not a number")
+    prefixes: Any = data.get("prefixes")
+    ipv6_prefixes: Any = data.get("ipv6_prefixes", [])  # absent from older documents
+    for name, items in (("prefixes", prefixes), ("ipv6_prefixes", ipv6_prefixes)):
+        if not isinstance(items, list):
+            raise _rejected(f"{name} is not a list")
+    created = data.get("createDate", "")
+    return Document(
+        sync_token=token,
+        create_date=created if isinstance(created, str) else "",
+        prefixes=prefixes,
+        ipv6_prefixes=ipv6_prefixes,
+    )
 
 
 def md5_hex(body: bytes) -> str:
@@ -255,21 +389,42 @@ def select_networks(
     ipv6: bool = False,
     collapse: bool = True,
 ) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv6Network]]:
-    """Prefixes of the services in the regions (all when empty), collapsed, sorted."""
+    """Prefixes of the services in the regions (all when empty), collapsed, sorted.
+
+    Only the selected prefixes are parsed as networks (parsing all ~16,000 would double a run's
+    pure work); one that is not a network of its family rejects the document.
+    """
     svc = {s.upper() for s in services}
     reg = {r.lower() for r in regions}
 
-    def pick(items: list[dict[str, Any]], key: str) -> set[str]:
-        return {
-            p[key]
-            for p in items
-            if p.get("service", "").upper() in svc
-            and (not reg or p.get("region", "").lower() in reg)
-        }
+    def pick(items: list[Any], key: str, name: str) -> set[str]:
+        # One pass over all ~16,000 entries: each is checked as it is read, selected or not.
+        picked = set()
+        for index, p in enumerate(items):
+            if not isinstance(p, dict):
+                raise _rejected(f"{name}[{index}] is not an object")
+            service, region, cidr = p.get("service"), p.get("region"), p.get(key)
+            if not (isinstance(service, str) and isinstance(region, str) and isinstance(cidr, str)):
+                raise _rejected(f"{name}[{index}] has no string {key}/service/region")
+            if service.upper() in svc and (not reg or region.lower() in reg):
+                picked.add(cidr)
+        return picked
 
-    v4 = [ipaddress.IPv4Network(c, strict=False) for c in pick(doc.prefixes, "ip_prefix")]
+    def parse(cidrs: set[str], kind: type[Network], name: str) -> list[Any]:
+        try:
+            return [kind(c, strict=False) for c in cidrs]
+        except (ValueError, TypeError) as exc:
+            raise _rejected(
+                f"a selected {name} is not an {kind.__name__[:4]} network: {exc}"
+            ) from exc
+
+    v4 = parse(pick(doc.prefixes, "ip_prefix", "prefixes"), ipaddress.IPv4Network, "ip_prefix")
     v6 = (
-        [ipaddress.IPv6Network(c, strict=False) for c in pick(doc.ipv6_prefixes, "ipv6_prefix")]
+        parse(
+            pick(doc.ipv6_prefixes, "ipv6_prefix", "ipv6_prefixes"),
+            ipaddress.IPv6Network,
+            "ipv6_prefix",
+        )
         if ipv6
         else []
     )
@@ -289,6 +444,47 @@ def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
 # --------------------------------------------------------------------------- pure planners
 
 
+def check_fits(cfg: Config, v4: Sequence[str], v6: Sequence[str]) -> None:
+    """Refuse, before any target is read or written, a selection some target can never hold.
+
+    A prefix list holds at most PREFIX_LIST_MAX_ENTRIES, an IP set WAF_MAX_ADDRESSES, the pool
+    ``groups x (RULES_PER_GROUP // ports)`` CIDRs per family. The live state can only lower the
+    pool's room (rules it does not manage, stale rules awaiting their revoke): the planners check
+    that part.
+    """
+    problems: list[str] = []
+    pool_short = False
+    for family, pl_id, want in ((4, cfg.prefix_list_ipv4_id, v4), (6, cfg.prefix_list_ipv6_id, v6)):
+        if pl_id and len(want) > PREFIX_LIST_MAX_ENTRIES:
+            problems.append(
+                f"prefixList.ipv{family}: {len(want)} IPv{family} prefixes, a prefix list "
+                f"holds at most {PREFIX_LIST_MAX_ENTRIES} entries"
+            )
+    if cfg.security_group_ids:
+        ports = len(set(cfg.ports))
+        per_group = cfg.rules_per_group // ports
+        for family, want in ((4, v4), (6, v6)):
+            if len(want) > len(cfg.security_group_ids) * per_group:
+                pool_short = True
+                problems.append(
+                    f"securityGroups: {len(want)} IPv{family} prefixes x {ports} port(s) do not "
+                    f"fit {len(cfg.security_group_ids)} group(s) of RULES_PER_GROUP="
+                    f"{cfg.rules_per_group}; SECURITY_GROUP_IDS needs at least "
+                    f"{math.ceil(len(want) / per_group)} groups"
+                )
+    for family, ip_set, want in ((4, cfg.waf_ipv4_set, v4), (6, cfg.waf_ipv6_set, v6)):
+        if ip_set is not None and len(want) > WAF_MAX_ADDRESSES:
+            problems.append(
+                f"wafIpSet.ipv{family}: {len(want)} IPv{family} prefixes, an IP set holds at "
+                f"most {WAF_MAX_ADDRESSES} addresses"
+            )
+    if problems:
+        error = PoolTooSmall if pool_short else DoesNotFit
+        raise error(
+            "the selection cannot fit its targets, nothing was written: " + "; ".join(problems)
+        )
+
+
 @dataclass
 class PrefixListPlan:
     adds: list[str]
@@ -301,24 +497,78 @@ class PrefixListPlan:
         return len(self.calls) + (1 if self.grow_to else 0)
 
 
-def plan_prefix_list(
-    current: Iterable[str], desired: Iterable[str], max_entries: int, batch: int = PREFIX_LIST_BATCH
-) -> PrefixListPlan:
-    """Add batches first; the last add call also carries the first remove batch (one version, so
-    the list never lacks a desired entry); the remaining removes follow."""
-    cur = {norm(c) for c in current}
-    want = {norm(c) for c in desired}
-    adds = sorted(want - cur, key=ipaddress.ip_network)
-    removes = sorted(cur - want, key=ipaddress.ip_network)
+def _entry_calls(
+    adds: list[str], removes: list[str], batch: int
+) -> list[tuple[list[str], list[str]]]:
     add_batches, remove_batches = chunks(adds, batch), chunks(removes, batch)
     calls: list[tuple[list[str], list[str]]] = [(b, []) for b in add_batches]
     if calls and remove_batches:
         calls[-1] = (calls[-1][0], remove_batches.pop(0))
-    calls += [([], b) for b in remove_batches]
-    size, peak = len(cur), len(cur)
+    return calls + [([], b) for b in remove_batches]
+
+
+def _peak(size: int, calls: Iterable[tuple[list[str], list[str]]]) -> int:
+    peak = size
     for add, rem in calls:
         size += len(add) - len(rem)
         peak = max(peak, size)
+    return peak
+
+
+def _disjoint_from(removes: list[str], wanted: Iterable[str]) -> list[str]:
+    """The entries of ``removes`` that share no address with any wanted network."""
+    # One family per list: collapse_addresses accepts it, the type checker cannot know.
+    family: Any = [ipaddress.ip_network(c) for c in wanted]
+    nets = sorted(ipaddress.collapse_addresses(family))
+    starts = [int(n.network_address) for n in nets]
+    ends = [int(n.broadcast_address) for n in nets]
+    out = []
+    for cidr in removes:
+        net = ipaddress.ip_network(cidr)
+        # The collapsed networks are disjoint and sorted: only the last one starting at or
+        # before this entry's end can overlap it.
+        i = bisect.bisect_right(starts, int(net.broadcast_address)) - 1
+        if i < 0 or ends[i] < int(net.network_address):
+            out.append(cidr)
+    return out
+
+
+def plan_prefix_list(
+    current: Iterable[str],
+    desired: Iterable[str],
+    max_entries: int,
+    batch: int = PREFIX_LIST_BATCH,
+    limit: int = PREFIX_LIST_MAX_ENTRIES,
+) -> PrefixListPlan:
+    """Add batches first; the last add call also carries the first remove batch (one version, so
+    the list never lacks a desired entry); the remaining removes follow.
+
+    When that order would need more than ``limit`` entries at its peak, the removes that overlap
+    no desired network go first: dropping them refuses no current address. If the peak still
+    exceeds the limit, the update cannot be made and DoesNotFit is raised (before any write).
+    """
+    cur = {norm(c) for c in current}
+    want = {norm(c) for c in desired}
+    if len(want) > limit:
+        raise DoesNotFit(
+            f"prefix list: {len(want)} prefixes selected, a prefix list holds at most {limit}"
+        )
+    adds = sorted(want - cur, key=ipaddress.ip_network)
+    removes = sorted(cur - want, key=ipaddress.ip_network)
+    calls = _entry_calls(adds, removes, batch)
+    peak = _peak(len(cur), calls)
+    if peak > limit:
+        early = _disjoint_from(removes, want)
+        early_set = set(early)
+        late = [c for c in removes if c not in early_set]
+        calls = [([], b) for b in chunks(early, batch)] + _entry_calls(adds, late, batch)
+        peak = _peak(len(cur), calls)
+        if peak > limit:
+            raise DoesNotFit(
+                f"prefix list: adding {len(adds)} entries before removing the "
+                f"{len(late)} stale ones they overlap needs {peak} entries at the peak, "
+                f"above the {limit} a prefix list holds"
+            )
     grow_to = peak if calls and peak > max_entries else None
     return PrefixListPlan(adds, removes, calls, grow_to)
 
@@ -486,7 +736,7 @@ class Clients:
 
 def wait_prefix_list(ec2: Any, pl_id: str, timeout: float = PREFIX_LIST_WAIT_SECONDS) -> dict:
     """Describe the list until it is not ``*-in-progress``; raise on ``*-failed``."""
-    deadline = time.monotonic() + timeout
+    deadline = _monotonic() + timeout
     while True:
         pl = ec2.describe_managed_prefix_lists(PrefixListIds=[pl_id])["PrefixLists"][0]
         state = pl.get("State", "")
@@ -494,7 +744,7 @@ def wait_prefix_list(ec2: Any, pl_id: str, timeout: float = PREFIX_LIST_WAIT_SEC
             raise RuntimeError(f"prefix list {pl_id} is {state}: {pl.get('StateMessage', '')}")
         if not state.endswith("-in-progress"):
             return pl
-        if time.monotonic() > deadline:
+        if _monotonic() > deadline:
             raise TimeoutError(f"prefix list {pl_id} still {state} after {timeout:.0f}s")
         _sleep(PREFIX_LIST_POLL_SECONDS)
 
@@ -658,27 +908,72 @@ def apply_waf(waf: Any, ip_set: WafSet, desired: Sequence[str], first: dict | No
     return calls  # pragma: no cover
 
 
-def read_state_token(s3: Any, bucket: str, key: str) -> int | None:
+# --------------------------------------------------------------------------- S3: state and lease
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What HeadObject says about the last applied document."""
+
+    etag: str
+    sync_token: int
+
+
+def read_state(s3: Any, bucket: str, key: str) -> StoredState | None:
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except Exception as exc:
-        if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+        if _error_code(exc) in _NOT_FOUND:
             return None
         raise
-    token = head.get("Metadata", {}).get("synctoken")
-    if token:
-        return int(token)
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return parse_document(body).sync_token
+    token = _token(head.get("Metadata", {}).get("synctoken"))
+    if token is None:
+        token = parse_document(read_state_body(s3, bucket, key, head["ETag"])).sync_token
+    return StoredState(head["ETag"], token)
 
 
-def superseded(s3: Any, cfg: Config, sync_token: int) -> bool:
-    """True when the stored state already holds this document or a newer one (another run)."""
-    stored = read_state_token(s3, cfg.state_bucket, cfg.state_key)
-    return stored is not None and stored >= sync_token
+def read_state_token(s3: Any, bucket: str, key: str) -> int | None:
+    state = read_state(s3, bucket, key)
+    return None if state is None else state.sync_token
 
 
-def write_state(s3: Any, bucket: str, key: str, body: bytes, doc: Document) -> None:
+def read_state_body(s3: Any, bucket: str, key: str, etag: str) -> bytes:
+    """The stored document, exactly the version whose ETag was read (If-Match)."""
+    obj = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)
+    body = obj["Body"].read()
+    stored_md5 = obj.get("Metadata", {}).get("md5")
+    if stored_md5 and stored_md5 != md5_hex(body):
+        raise DocumentRejected(f"stored state s3://{bucket}/{key} does not match its md5")
+    return body
+
+
+def overtaken(s3: Any, cfg: Config, start: StoredState | None, sync_token: int) -> bool:
+    """True when another run stored this document or a newer one since this run read the state.
+
+    The lease makes that impossible for runs of this function; the check stays as the last line
+    against anything else (a run whose lease was taken over after a clock jump, a person)."""
+    now = read_state(s3, cfg.state_bucket, cfg.state_key)
+    changed = now is not None and (start is None or now.etag != start.etag)
+    return changed and now is not None and now.sync_token >= sync_token
+
+
+def write_state(
+    s3: Any,
+    bucket: str,
+    key: str,
+    body: bytes,
+    doc: Document,
+    *,
+    if_match: str | None = None,
+    if_absent: bool = False,
+) -> None:
+    """Store the applied document. ``if_match`` / ``if_absent`` make it a conditional write
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html)."""
+    kwargs: dict[str, Any] = {}
+    if if_match is not None:
+        kwargs["IfMatch"] = if_match
+    elif if_absent:
+        kwargs["IfNoneMatch"] = "*"
     s3.put_object(
         Bucket=bucket,
         Key=key,
@@ -689,19 +984,154 @@ def write_state(s3: Any, bucket: str, key: str, body: bytes, doc: Document) -> N
             "md5": md5_hex(body),
             "createdate": doc.create_date,
         },
+        **kwargs,
     )
+
+
+def commit_state(
+    s3: Any, cfg: Config, body: bytes, doc: Document, start: StoredState | None
+) -> str:
+    """Write the state only over the version read at the start (or where there was none).
+
+    On a failed precondition, re-read: a state at least as new as this document wins
+    (``superseded``, nothing overwritten); an older one is replaced, again conditionally."""
+    expected = start
+    for _ in range(STATE_WRITE_ATTEMPTS):
+        try:
+            write_state(
+                s3,
+                cfg.state_bucket,
+                cfg.state_key,
+                body,
+                doc,
+                if_match=expected.etag if expected else None,
+                if_absent=expected is None,
+            )
+            return "applied"
+        except Exception as exc:
+            if _error_code(exc) not in (*_PRECONDITION, *_NOT_FOUND):
+                raise
+        expected = read_state(s3, cfg.state_bucket, cfg.state_key)
+        if expected is not None and expected.sync_token >= doc.sync_token:
+            return "superseded"
+    raise RuntimeError(f"state write lost its precondition {STATE_WRITE_ATTEMPTS} times")
+
+
+@dataclass(frozen=True)
+class Lease:
+    key: str
+    etag: str
+    owner: str
+    expires: float
+
+
+def _put_lease(
+    s3: Any, bucket: str, key: str, owner: str, ttl: float, replace: str | None
+) -> Lease | None:
+    """Create the lease (If-None-Match: *) or take over an expired one (If-Match its ETag).
+
+    The body names the owner and the expiry, so no two leases share an ETag and If-Match
+    cannot mistake a newer lease for the one it read."""
+    expires = _now() + ttl
+    body = json.dumps({"owner": owner, "expires": expires}).encode()
+    condition = {"IfMatch": replace} if replace else {"IfNoneMatch": "*"}
+    try:
+        resp = s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType="application/json",
+            Metadata={"owner": owner, "expires": f"{expires:.3f}"},
+            **condition,
+        )
+    except Exception as exc:
+        if _error_code(exc) in (*_PRECONDITION, *_NOT_FOUND):
+            return None  # someone else holds it, took it over, or released it meanwhile
+        raise
+    return Lease(key, resp["ETag"], owner, expires)
+
+
+def acquire_lease(
+    s3: Any,
+    bucket: str,
+    key: str,
+    owner: str,
+    ttl: Callable[[], float],
+    wait: float,
+) -> tuple[Lease | None, dict[str, Any]]:
+    """The lease, or None after ``wait`` seconds; also what is known of the holder.
+
+    A lease whose expiry has passed belongs to a run that died (Lambda ended it at its timeout,
+    which the expiry exceeds) and is taken over with a compare-and-swap on its ETag."""
+    deadline = _monotonic() + wait
+    holder: dict[str, Any] = {}
+    while True:
+        lease = _put_lease(s3, bucket, key, owner, ttl(), None)
+        if lease is not None:
+            return lease, holder
+        try:
+            head = s3.head_object(Bucket=bucket, Key=key)
+        except Exception as exc:
+            if _error_code(exc) not in _NOT_FOUND:
+                raise
+            head = None  # released between our two calls: try again
+        if head is not None:
+            meta = head.get("Metadata", {})
+            try:
+                expires = float(meta.get("expires", ""))
+            except ValueError:
+                expires = 0.0  # not a lease this function wrote: nobody honours it
+            holder = {"owner": meta.get("owner", ""), "expiresInSeconds": round(expires - _now())}
+            if expires <= _now():
+                lease = _put_lease(s3, bucket, key, owner, ttl(), head["ETag"])
+                if lease is not None:
+                    return lease, {**holder, "expired": True}
+        if _monotonic() >= deadline:
+            return None, holder
+        _sleep(LEASE_POLL_SECONDS)
+
+
+def release_lease(s3: Any, bucket: str, lease: Lease) -> bool:
+    """Delete the lease if it is still ours (If-Match); never fails the run: it expires anyway.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html"""
+    try:
+        s3.delete_object(Bucket=bucket, Key=lease.key, IfMatch=lease.etag)
+    except Exception:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- one run
 
 
+def _drift_label(family: int, cidr: str, port: int) -> str:
+    return f"{cidr} tcp/{port}"
+
+
 @dataclass
 class Planned:
     name: str
-    added: int
-    removed: int
+    adds: list[str]  # what the target lacks (labels for the log)
+    removes: list[str]  # what it has and should not
     apply: Any  # callable () -> write calls
     expected_calls: int
+
+    @property
+    def added(self) -> int:
+        return len(self.adds)
+
+    @property
+    def removed(self) -> int:
+        return len(self.removes)
+
+    def drift(self) -> dict[str, Any]:
+        return {
+            "missing": self.adds[:DRIFT_SAMPLE],
+            "missingCount": len(self.adds),
+            "extra": self.removes[:DRIFT_SAMPLE],
+            "extraCount": len(self.removes),
+        }
 
 
 def plan_targets(
@@ -719,13 +1149,18 @@ def plan_targets(
         if not pl_id:
             continue
         pl, current = read_prefix_list(ec2, pl_id, family)
-        plan = plan_prefix_list(current, want, int(pl.get("MaxEntries") or 0))
+        try:
+            plan = plan_prefix_list(current, want, int(pl.get("MaxEntries") or 0))
+        except DoesNotFit as exc:
+            raise DoesNotFit(
+                f"prefixList.ipv{family} ({pl_id}): {exc}; nothing was written"
+            ) from exc
         version = pl.get("Version")  # the plan's base: apply_prefix_list sends it
         planned.append(
             Planned(
                 f"prefixList.ipv{family}",
-                len(plan.adds),
-                len(plan.removes),
+                plan.adds,
+                plan.removes,
                 lambda pl_id=pl_id, plan=plan, version=version: apply_prefix_list(
                     ec2, pl_id, plan, version
                 ),
@@ -739,8 +1174,8 @@ def plan_targets(
         planned.append(
             Planned(
                 "securityGroups",
-                sum(sg_plan.added.values()),
-                sum(sg_plan.removed.values()),
+                [_drift_label(*r) for rules in sg_plan.authorize.values() for r in rules],
+                [_drift_label(*r) for rules in sg_plan.revoke.values() for r in rules],
                 lambda: apply_security_groups(ec2, sg_plan),
                 sg_plan.write_calls,
             )
@@ -750,12 +1185,14 @@ def plan_targets(
             continue
         waf = clients.wafv2(ip_set.scope)
         first = read_waf(waf, ip_set)
-        addresses, added, removed = plan_waf(first["IPSet"].get("Addresses", []), want)
+        live = {norm(c) for c in first["IPSet"].get("Addresses", [])}
+        wanted = {norm(c) for c in want}
+        addresses, _, _ = plan_waf(live, wanted)
         planned.append(
             Planned(
                 f"wafIpSet.ipv{family}",
-                added,
-                removed,
+                sorted(wanted - live, key=ipaddress.ip_network),
+                sorted(live - wanted, key=ipaddress.ip_network),
                 lambda waf=waf, ip_set=ip_set, want=want, first=first: apply_waf(
                     waf, ip_set, want, first
                 ),
@@ -765,42 +1202,102 @@ def plan_targets(
     return planned, groups_in_use
 
 
-def run(event: Any, cfg: Config, clients: Clients) -> dict[str, Any]:
-    started = time.monotonic()
-    result: dict[str, Any] = {"outcome": "error", "syncToken": None, "targets": {}, "writeCalls": 0}
+def _remaining_seconds(context: Any) -> Callable[[], float]:
+    """Seconds left in this invocation (Lambda's context), else DEFAULT_RUN_SECONDS from now."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        return lambda: max(0.0, remaining() / 1000)
+    deadline = _monotonic() + DEFAULT_RUN_SECONDS
+    return lambda: max(0.0, deadline - _monotonic())
+
+
+def _owner(context: Any) -> str:
+    request_id = getattr(context, "aws_request_id", None)
+    if isinstance(request_id, str) and request_id.isascii() and request_id.isprintable():
+        return request_id[:64]
+    return f"pid-{os.getpid()}"
+
+
+def _choose_document(
+    s3: Any, cfg: Config, note: Notification | None, stored: StoredState | None
+) -> tuple[bytes, Document, str, str | None]:
+    """(body, document, where it came from, why) of the document to converge the targets to.
+
+    Never one older than the stored state: that one was applied already, and going back to it
+    would put older ranges over newer ones. A notification that announces nothing newer than
+    the state needs no download at all: the stored document is the newest known."""
+    if note and note.synctoken is not None and stored and note.synctoken <= stored.sync_token:
+        body = read_state_body(s3, cfg.state_bucket, cfg.state_key, stored.etag)
+        return body, parse_document(body), "stored", "message synctoken not newer than state"
+    body = fetch_ranges(IP_RANGES_URL)
+    if note and note.md5 and md5_hex(body) != note.md5:
+        raise DocumentRejected(f"md5 {md5_hex(body)} != message md5 {note.md5}")
+    doc = parse_document(body)
+    if stored and doc.sync_token < stored.sync_token:
+        body = read_state_body(s3, cfg.state_bucket, cfg.state_key, stored.etag)
+        return body, parse_document(body), "stored", "downloaded syncToken older than state"
+    return body, doc, "downloaded", None
+
+
+def run(event: Any, cfg: Config, clients: Clients, context: Any = None) -> dict[str, Any]:
+    started = _monotonic()
+    result: dict[str, Any] = {
+        "outcome": "error",
+        "trigger": None,
+        "syncToken": None,
+        "targets": {},
+        "writeCalls": 0,
+    }
+    s3: Any = None
+    lease: Lease | None = None
     try:
-        note = parse_event(event)
-        url = note.url if note else IP_RANGES_URL
-        result["trigger"] = "sns" if note else "schedule"
-        if url != IP_RANGES_URL:
-            result.update(outcome="refused", reason=f"foreign url {url!r}")
+        try:
+            trigger = parse_event(event)
+        except UnsupportedEvent as exc:
+            # Retrying cannot turn it into a notification: refuse, loudly, and write nothing.
+            result.update(outcome="refused", reason=f"unsupported event: {exc}")
             return result
+        note = trigger.note
+        result["trigger"] = trigger.kind
+        if note and note.url != IP_RANGES_URL:
+            result.update(outcome="refused", reason=f"foreign url {note.url!r}")
+            return result
+
         s3 = clients.get("s3")
-        stored = read_state_token(s3, cfg.state_bucket, cfg.state_key)
-        result["storedSyncToken"] = stored
-        if note and note.synctoken is not None and stored is not None and note.synctoken <= stored:
-            result.update(
-                outcome="refused",
-                syncToken=str(note.synctoken),
-                reason="synctoken not newer than state",
-            )
+        remaining = _remaining_seconds(context)
+        lease, holder = acquire_lease(
+            s3,
+            cfg.state_bucket,
+            cfg.lease_key,
+            _owner(context),
+            ttl=lambda: remaining() + LEASE_MARGIN_SECONDS,
+            wait=min(LEASE_WAIT_SECONDS, remaining() / 4),
+        )
+        if holder:
+            result["leaseHolder"] = holder
+        if lease is None:
+            result.update(outcome="busy", reason="another run holds the lease")
+            if trigger.kind in ASYNC_TRIGGERS:
+                raise LeaseBusy(f"another run holds s3://{cfg.state_bucket}/{cfg.lease_key}")
             return result
-        body = fetch_ranges(url)
-        if note and note.md5 and md5_hex(body) != note.md5:
-            raise DocumentRejected(f"md5 {md5_hex(body)} != message md5 {note.md5}")
-        doc = parse_document(body)
-        result["syncToken"] = str(doc.sync_token)
-        if stored is not None and doc.sync_token <= stored:
-            result.update(outcome="refused", reason="syncToken not newer than state")
-            return result
+
+        stored = read_state(s3, cfg.state_bucket, cfg.state_key)
+        result["storedSyncToken"] = stored.sync_token if stored else None
+        body, doc, source, why = _choose_document(s3, cfg, note, stored)
+        fresh = stored is None or doc.sync_token > stored.sync_token
+        result.update(syncToken=str(doc.sync_token), document=source)
+        if why:
+            result["reason"] = why
         n4, n6 = select_networks(doc, cfg.services, cfg.regions, cfg.ipv6)
         v4, v6 = [str(n) for n in n4], [str(n) for n in n6]
         result["selected"] = {"ipv4": len(v4), "ipv6": len(v6)}
+        check_fits(cfg, v4, v6)
         planned, groups_in_use = plan_targets(cfg, clients, v4, v6)
+        if not fresh:
+            # This document was applied already: whatever differs was changed behind our back.
+            result["drift"] = {t.name: t.drift() for t in planned if t.adds or t.removes}
         for target in planned:
-            # An SNS run and a scheduled run may overlap. If a run with this document or a newer
-            # one finished meanwhile, stop: going on would put older ranges over its newer ones.
-            if superseded(s3, cfg, doc.sync_token):
+            if target.expected_calls and overtaken(s3, cfg, stored, doc.sync_token):
                 result.update(outcome="superseded", reason="a newer sync finished meanwhile")
                 return result
             calls = target.apply()
@@ -812,22 +1309,25 @@ def run(event: Any, cfg: Config, clients: Clients) -> dict[str, Any]:
             }
         if cfg.security_group_ids:
             result["securityGroupsInUse"] = groups_in_use
-        if superseded(s3, cfg, doc.sync_token):
-            result.update(outcome="superseded", reason="a newer sync finished meanwhile")
+        if not fresh:
+            result["outcome"] = "converged"
             return result
-        write_state(s3, cfg.state_bucket, cfg.state_key, body, doc)
-        result["outcome"] = "applied"
+        result["outcome"] = commit_state(s3, cfg, body, doc, stored)
+        if result["outcome"] == "superseded":
+            result["reason"] = "a newer state was stored meanwhile"
         return result
     except Exception as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        result["durationMs"] = round((time.monotonic() - started) * 1000, 1)
+        if lease is not None:
+            result["leaseReleased"] = release_lease(s3, cfg.state_bucket, lease)
+        result["durationMs"] = round((_monotonic() - started) * 1000, 1)
         print(json.dumps({"event": "ip-range-sync", **result}, default=str), flush=True)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    return run(event, Config.from_env(os.environ), Clients())
+    return run(event, Config.from_env(os.environ), Clients(), context)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -843,17 +1343,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     lst.add_argument("--ipv6", action="store_true", help="also print IPv6 prefixes")
     lst.add_argument("--collapse", action="store_true", help="merge adjacent/overlapping CIDRs")
     args = parser.parse_args(argv)
-    if args.file:
-        with open(args.file, "rb") as fh:
-            body = fh.read()
-    else:
-        body = fetch_ranges(IP_RANGES_URL)
+    try:
+        if args.file:
+            with open(args.file, "rb") as fh:
+                body = fh.read()
+        else:
+            body = fetch_ranges(IP_RANGES_URL)
+    except (OSError, ValueError) as exc:  # URLError, timeouts and refused redirects included
+        reason = getattr(exc, "reason", None) or exc
+        source = args.file or IP_RANGES_URL
+        hint = "" if args.file else " (no network? pass a saved copy with --file)"
+        print(f"error: cannot read {source}: {reason}{hint}", file=sys.stderr)
+        return 1
     try:
         doc = parse_document(body)
+        v4, v6 = select_networks(doc, args.service, args.region, args.ipv6, args.collapse)
     except DocumentRejected as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    v4, v6 = select_networks(doc, args.service, args.region, args.ipv6, args.collapse)
     sys.stdout.write("".join(f"{n}\n" for n in [*v4, *v6]))
     return 0
 

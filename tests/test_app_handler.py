@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from handlers import app
 from tests.fixtures_path import require_fixture
@@ -128,12 +131,42 @@ def test_alb_multi_value_answers_with_multi_value_headers_only() -> None:
     assert body["headers"]["user-agent"] == headers["user-agent"][0]
 
 
-def test_alb_source_ip_is_the_first_forwarded_for_address() -> None:
+def test_alb_source_ip_is_the_entry_alb_appended_not_the_clients_claim() -> None:
+    """Issue 12.5: a client that sends its own X-Forwarded-For gets it kept on the left; ALB
+    appends the address it saw on the right. Only that one is reported as sourceIp."""
     event = load_event("albEvent.json")
-    client = event["headers"]["x-forwarded-for"]
-    event["headers"]["x-forwarded-for"] = f"{client}, 10.0.0.1"
+    seen_by_alb = event["headers"]["x-forwarded-for"]
+    event["headers"]["x-forwarded-for"] = f"203.0.113.66, 198.51.100.1, {seen_by_alb}"
     _, body = call(event)
-    assert body["sourceIp"] == client
+    assert body["sourceIp"] == seen_by_alb
+    assert body["forwardedForChain"] == ["203.0.113.66", "198.51.100.1", seen_by_alb]
+
+
+def test_alb_multi_value_source_ip_is_the_right_most_entry() -> None:
+    event = load_event("albMultiValueHeadersEvent.json")
+    seen_by_alb = event["multiValueHeaders"]["x-forwarded-for"][0]
+    event["multiValueHeaders"]["x-forwarded-for"] = ["203.0.113.66", seen_by_alb]
+    _, body = call(event)
+    assert body["sourceIp"] == seen_by_alb
+    assert body["forwardedForChain"] == ["203.0.113.66", seen_by_alb]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reported"),
+    [
+        ("apiGatewayProxyEvent.json", lambda e: e["requestContext"]["identity"]["sourceIp"]),
+        ("lambdaFunctionUrlEvent.json", lambda e: e["requestContext"]["http"]["sourceIp"]),
+        ("lambdaFunctionUrlIAMEvent.json", lambda e: e["requestContext"]["http"]["sourceIp"]),
+    ],
+)
+def test_forwarded_for_never_replaces_the_peer_the_entry_saw(fixture: str, reported: Any) -> None:
+    event = load_event(fixture)
+    event["headers"]["X-Forwarded-For"] = "203.0.113.66"
+    if "multiValueHeaders" in event:
+        event["multiValueHeaders"]["X-Forwarded-For"] = ["203.0.113.66"]
+    _, body = call(event)
+    assert body["sourceIp"] == reported(event) != "203.0.113.66"
+    assert body["forwardedForChain"] == ["203.0.113.66"]
 
 
 def test_alb_query_is_url_decoded() -> None:
@@ -263,12 +296,17 @@ def test_function_url_via_cloudfront_ipv6_viewer_address() -> None:
     assert body["viewerIp"] == "2001:db8:85a3::8a2e:370:7334"
 
 
-def test_function_url_via_cloudfront_without_viewer_address_uses_forwarded_for() -> None:
+def test_function_url_via_cloudfront_without_viewer_address_claims_no_viewer() -> None:
+    """Without CloudFront's viewer address header, the left-most x-forwarded-for entry is all
+    there is, and a client writes that one: viewerIp is null, the chain is shown apart."""
     event = forwarded_by_cloudfront(load_event("lambdaFunctionUrlEvent.json"), None)
     del event["headers"]["via"]  # x-amz-cf-id alone is enough
     _, body = call(event)
     assert body["viaCloudFront"] is True
-    assert body["viewerIp"] == event["headers"]["x-forwarded-for"].split(",")[0].strip()
+    assert body["viewerIp"] is None
+    chain = [p.strip() for p in event["headers"]["x-forwarded-for"].split(",")]
+    assert body["forwardedForChain"] == chain
+    assert body["sourceIp"] == event["requestContext"]["http"]["sourceIp"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,6 +402,143 @@ def test_malformed_known_shape_is_a_500_in_that_shape(caplog: pytest.LogCaptureF
     assert response["statusDescription"] == "500 Internal Server Error"
     assert body == {"error": "internal error"}
     assert "whoami failed on an event from entry alb" in caplog.text
+
+
+def authorizer_test_event() -> dict[str, Any]:
+    """The REST proxy sample as a custom authorizer test sends it: no headers, no identity,
+    no stage, no query, no request id."""
+    event = load_event("apiGatewayProxyEvent.json")
+    for key in ("headers", "multiValueHeaders", "queryStringParameters"):
+        event.pop(key)
+    event.pop("multiValueQueryStringParameters")
+    for key in ("identity", "stage", "requestId", "authorizer"):
+        event["requestContext"].pop(key)
+    return event
+
+
+def test_rest_event_without_its_optional_parts_is_answered() -> None:
+    """Issue 12.6: recognized by httpMethod and requestContext, not by identity or stage."""
+    event = authorizer_test_event()
+    response, body = call(event)
+    assert set(response) == API_GATEWAY_KEYS
+    assert response["statusCode"] == 200
+    assert body["entry"] == "api-gateway"
+    assert (body["method"], body["path"]) == (event["httpMethod"], event["path"])
+    assert body["sourceIp"] is None and body["query"] == {} and body["headers"] == {}
+    assert body["forwardedForChain"] == [] and "requestId" not in body
+
+
+@pytest.mark.parametrize(
+    ("fixture", "drop", "entry"),
+    [
+        ("albEvent.json", ["headers", "queryStringParameters", "body"], "alb"),
+        ("albMultiValueHeadersEvent.json", ["multiValueHeaders"], "alb"),
+        ("lambdaFunctionUrlEvent.json", ["headers", "rawQueryString", "rawPath"], "function-url"),
+        ("lambdaFunctionUrlIAMEvent.json", ["cookies", "queryStringParameters"], "function-url"),
+        ("apiGatewayProxyEvent.json", ["resource", "version", "pathParameters"], "api-gateway"),
+    ],
+)
+def test_events_without_optional_parts_keep_their_shape(
+    fixture: str, drop: list[str], entry: str
+) -> None:
+    event = load_event(fixture)
+    for key in drop:
+        event.pop(key)
+    response, body = call(event)
+    assert response["statusCode"] == 200 and body["entry"] == entry
+
+
+@pytest.mark.parametrize(
+    ("fixture", "path", "value"),
+    [
+        ("apiGatewayProxyEvent.json", ("requestContext", "identity"), "nobody"),
+        ("apiGatewayProxyEvent.json", ("requestContext", "identity", "sourceIp"), 5),
+        ("apiGatewayProxyEvent.json", ("requestContext", "authorizer"), ["x"]),
+        ("apiGatewayProxyEvent.json", ("headers",), "x"),
+        ("apiGatewayProxyEvent.json", ("multiValueHeaders",), [1, 2]),
+        ("apiGatewayProxyEvent.json", ("multiValueQueryStringParameters",), 3),
+        ("lambdaFunctionUrlIAMEvent.json", ("requestContext", "authorizer", "iam"), 5),
+        ("lambdaFunctionUrlIAMEvent.json", ("requestContext", "authorizer"), "x"),
+        ("lambdaFunctionUrlIAMEvent.json", ("requestContext", "http", "sourceIp"), None),
+        ("lambdaFunctionUrlIAMEvent.json", ("requestContext", "requestId"), {"a": 1}),
+        ("lambdaFunctionUrlEvent.json", ("rawQueryString",), ["egress=1"]),
+        ("albEvent.json", ("headers", "x-forwarded-for"), None),
+        ("albEvent.json", ("queryStringParameters",), "q=1"),
+    ],
+)
+def test_nested_values_of_the_wrong_type_never_raise(
+    fixture: str, path: tuple[str, ...], value: Any
+) -> None:
+    event = load_event(fixture)
+    node = event
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    response, body = call(event)
+    assert response["statusCode"] == 200
+    assert body["entry"] == app.detect_entry(load_event(fixture))
+    assert body["sourceIp"] is None or isinstance(body["sourceIp"], str)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += _paths(child, (*prefix, index))
+    return found
+
+
+HTTP_FIXTURES = [
+    "albEvent.json",
+    "albMultiValueHeadersEvent.json",
+    "apiGatewayProxyEvent.json",
+    "lambdaFunctionUrlEvent.json",
+    "lambdaFunctionUrlIAMEvent.json",
+]
+SHAPES = {
+    "alb": (ALB_KEYS, ALB_MULTI_KEYS),
+    "api-gateway": (API_GATEWAY_KEYS,),
+    "function-url": (FUNCTION_URL_KEYS,),
+    "unknown": (FUNCTION_URL_KEYS,),
+}
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_any_value_anywhere_in_a_real_event_gets_an_answer_in_its_shape(data: Any) -> None:
+    """Replace or delete any nested part of a real sample: the handler answers 200, 400 or a
+    JSON 500 in the shape of the entry the event still looks like, and never raises."""
+    event = load_event(data.draw(st.sampled_from(HTTP_FIXTURES)))
+    path = data.draw(st.sampled_from(_paths(event)))
+    node = event
+    for step in path[:-1]:
+        node = node[step]
+    if data.draw(st.booleans()):
+        node[path[-1]] = data.draw(JSON_VALUES)
+    elif isinstance(node, dict):
+        del node[path[-1]]
+    else:
+        node.pop(path[-1])
+    response = app.handler(event, None)
+    entry = app.detect_entry(event)
+    assert response["statusCode"] in (200, 400, 500)
+    assert frozenset(response) in {frozenset(k) for k in SHAPES[entry]}
+    body = json.loads(response["body"])
+    assert isinstance(body, dict)
+    if response["statusCode"] == 200:
+        assert body["entry"] == entry
+        assert body["sourceIp"] is None or isinstance(body["sourceIp"], str)
+        assert all(isinstance(ip, str) for ip in body["forwardedForChain"])
 
 
 def test_lambda_request_id_from_context() -> None:
@@ -557,3 +732,21 @@ def test_viewer_address_ip(value: str, expected: str | None) -> None:
 )
 def test_egress_requested(query: dict[str, Any], expected: bool) -> None:
     assert app.egress_requested(query) is expected
+
+
+def test_every_answer_field_is_documented_in_the_readme() -> None:
+    """The README's whoami table names every field the answer can carry (egress aside)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The sample app") : readme.index("### `?egress=1`")]
+    documented = {
+        name for row in section.splitlines() for name in re.findall(r"`([A-Za-z]+)`", row[:60])
+    }
+
+    class Context:
+        aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+    event = forwarded_by_cloudfront(load_event("lambdaFunctionUrlIAMEvent.json"), "192.0.2.1:1")
+    body = json.loads(app.handler(event, Context())["body"])
+    assert set(body) <= documented, set(body) - documented

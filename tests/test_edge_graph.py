@@ -312,17 +312,28 @@ def signer_policies(s: Synth) -> list[dict[str, Any]]:
     return [policy_of(p.inputs) for p in attached]
 
 
-def test_signer_may_invoke_exactly_the_exposed_functions(synth):
+def test_signer_may_invoke_exactly_the_exposed_functions_through_their_urls_only(synth):
     s = synth({"functions": THREE_FUNCTIONS, "edge": {"enabled": True, "signing": "lambda-edge"}})
     statements = [st for p in signer_policies(s) for st in p["Statement"]]
-    invoke = [st for st in statements if any(a.startswith("lambda:") for a in st["Action"])]
-    assert len(invoke) == 1
-    assert invoke[0]["Effect"] == "Allow"
-    assert set(invoke[0]["Action"]) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+
+    def actions(st: dict[str, Any]) -> list[str]:
+        return [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+
+    invoke = [st for st in statements if any(a.startswith("lambda:") for a in actions(st))]
+    assert all(st["Effect"] == "Allow" for st in invoke)
+    by_action = {a: st for st in invoke for a in actions(st)}
+    assert set(by_action) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
     expected = {r.outputs["arn"] for r in exposed_functions(s).values()}
-    assert set(invoke[0]["Resource"]) == expected
+    for st in invoke:
+        assert set(st["Resource"]) == expected
+    # Without the condition the signer's credentials could call the Invoke API directly,
+    # around CloudFront and its WAF (issue 12.4); the OAC permissions carry the same limit.
+    assert by_action["lambda:InvokeFunction"]["Condition"] == {
+        "Bool": {"lambda:InvokedViaFunctionUrl": "true"}
+    }
+    assert actions(by_action["lambda:InvokeFunction"]) == ["lambda:InvokeFunction"]
     for st in statements:
-        assert "*" not in st["Action"] and st["Resource"] != "*"
+        assert "*" not in actions(st) and st["Resource"] != "*"
 
 
 def test_signer_logs_only_to_its_own_edge_log_groups(synth):

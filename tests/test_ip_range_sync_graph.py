@@ -6,6 +6,7 @@ the only literals are AWS facts the seed and the AWS docs state (the topic ARN a
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -187,10 +188,14 @@ def test_role_writes_only_the_targets_it_manages(synth) -> None:
         assert sorted(granted[action]) == groups
     for action in ("wafv2:UpdateIPSet", "wafv2:GetIPSet"):
         assert sorted(granted[action]) == ip_sets
-    # The state object alone, at the key the function is told to use.
+    # The state object and the lease object alone, at the keys the function is told to use;
+    # delete on the lease only (it is released with a conditional delete).
     state_object = f"{bucket}/{_env(result)['STATE_KEY']}"
-    assert granted["s3:GetObject"] == [state_object]
-    assert granted["s3:PutObject"] == [state_object]
+    lease_object = f"{bucket}/{_env(result)['LEASE_KEY']}"
+    assert state_object != lease_object
+    assert sorted(granted["s3:GetObject"]) == sorted([state_object, lease_object])
+    assert sorted(granted["s3:PutObject"]) == sorted([state_object, lease_object])
+    assert granted["s3:DeleteObject"] == [lease_object]
     assert granted["s3:ListBucket"] == [bucket]
     assert granted["sqs:SendMessage"] == [_one(result, QUEUE).outputs["arn"]]
     # "*" only where EC2 has no resource-level permissions: the Describe calls.
@@ -279,6 +284,10 @@ def test_initial_sync_runs_once_after_the_permissions_and_again_when_the_selecti
     function = _function(result)
     assert invocation.inputs["functionName"] == function.outputs["name"]
     assert invocation.inputs["triggers"] == {"stateKey": _env(result)["STATE_KEY"]}
+    # The handler knows this event as the deploy-time run: a lease held by another run answers
+    # "busy" to it instead of failing the deployment.
+    trigger = handler_module.parse_event(json.loads(invocation.inputs["input"]))
+    assert trigger.kind == "deploy" and trigger.kind in handler_module.SYNC_TRIGGERS
     assert invocation.inputs.get("lifecycleScope") in (None, "CREATE_ONLY")
     assert result.depends_on(invocation, function)
     for policy in _ours(result, ROLE_POLICY):
@@ -329,6 +338,11 @@ def test_environment_satisfies_the_handler_contract(synth) -> None:
             config["wafScope"],
         )
     assert parsed.state_bucket == _one(result, BUCKET).outputs["bucket"]
+    # One lease for every selection: a run with the old selection and one with the new one
+    # write the same targets, so they must serialize on the same object.
+    other = handler_module.Config.from_env(_env(synth(_sync({**config, "services": ["S3"]}))))
+    assert parsed.lease_key == other.lease_key != parsed.state_key
+    assert other.state_key != parsed.state_key
 
 
 def test_environment_has_no_ipv6_target_when_ipv6_is_off(synth) -> None:

@@ -447,19 +447,21 @@ def test_client_keeps_connections_alive_and_targets_the_endpoint_name() -> None:
 def test_main_invokes_with_a_whoami_event_on_one_reused_client(capsys) -> None:
     client = stubbed_client()
     answer = {"statusCode": 200, "body": '{"entry": "function-url"}'}
+    # An ARN: a bare config name is resolved through functionArns (tests/test_invoke_private.py).
+    arn = "arn:aws:lambda:eu-west-1:123456789012:function:functions-app-5d1c2e9"
     with Stubber(client) as stub:
         for _ in range(2):
             stub.add_response(
                 "invoke",
                 invoke_response(answer),
                 {
-                    "FunctionName": "app",
+                    "FunctionName": arn,
                     "InvocationType": "RequestResponse",
                     "Payload": json.dumps(invoke_private.whoami_event("/x", True)).encode(),
                 },
             )
         status = invoke_private.main(
-            ["--function", "app", "--path", "/x", "--egress", "--count", "2"], client=client
+            ["--function", arn, "--path", "/x", "--egress", "--count", "2"], client=client
         )
         stub.assert_no_pending_responses()
     assert status == 0

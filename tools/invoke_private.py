@@ -1,14 +1,19 @@
 """Invoke an exposed function through the private Lambda endpoint, from inside the VPC.
 
 Run it on a host in the stack's VPC (or a peered VPC listed in ``privateEndpoint.allowedCidrs``)
-with credentials of a principal the endpoint policy allows::
+with credentials of a principal the endpoint policy allows. ``--function`` is a function ARN, or
+a name from the stack's ``functionArns`` output (the config name such as ``app``, or the deployed
+``functions-app-<suffix>``), resolved from ``--outputs FILE`` (that output saved as JSON) or, on a
+host with the Pulumi CLI, from ``pulumi stack output functionArns --json`` (``--stack``)::
 
-    python -m tools.invoke_private --function <name or ARN>            # whoami GET /
-    python -m tools.invoke_private --function app --path /x --egress   # ...?egress=1
-    python -m tools.invoke_private --function app --payload '{"any": "event"}'
-    python -m tools.invoke_private --function app --count 5            # reuses one connection
+    pulumi stack output functionArns --json > function-arns.json     # where the stack is
+    python -m tools.invoke_private --function app --outputs function-arns.json   # whoami GET /
+    python -m tools.invoke_private --function app --stack dev --path /x --egress  # ?egress=1
+    python -m tools.invoke_private --function arn:aws:lambda:eu-west-1:123456789012:function:x
+    python -m tools.invoke_private --function app --outputs f.json --payload '{"any": "event"}'
+    python -m tools.invoke_private --function app --outputs f.json --count 5  # one connection
     # privateDns: false → target the endpoint's own name (an entry of lambdaEndpointDns):
-    python -m tools.invoke_private --function app \\
+    python -m tools.invoke_private --function app --outputs f.json \\
         --endpoint-url https://vpce-0abc...-xyz.lambda.eu-west-1.vpce.amazonaws.com
 
 With private DNS on, the SDK's default ``lambda.<region>.amazonaws.com`` already resolves to the
@@ -24,9 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -37,6 +45,92 @@ from botocore.config import Config
 MAX_POOL_CONNECTIONS = 10
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 65  # above the functions' maximum configured timeout for a whoami call
+PULUMI_TIMEOUT_SECONDS = 60
+
+
+class ResolveError(Exception):
+    """``--function`` names no function this tool can find; the message says what to do."""
+
+
+def read_function_arns(outputs: str | None = None, stack: str | None = None) -> dict[str, str]:
+    """The stack's ``functionArns`` output: from a saved JSON file, else from the Pulumi CLI.
+
+    The file may hold ``pulumi stack output functionArns --json`` or the whole
+    ``pulumi stack output --json``.
+    """
+    if outputs:
+        try:
+            text = Path(outputs).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ResolveError(f"--outputs {outputs}: {exc.strerror or exc}") from exc
+        source = f"--outputs {outputs}"
+    else:
+        pulumi = shutil.which("pulumi")
+        if pulumi is None:
+            raise ResolveError(
+                "the pulumi CLI is not installed here: pass the function ARN, or --outputs FILE "
+                "with `pulumi stack output functionArns --json` saved where the stack is"
+            )
+        command = [pulumi, "stack", "output", "functionArns", "--json"]
+        if stack:
+            command += ["--stack", stack]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=PULUMI_TIMEOUT_SECONDS
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ResolveError(f"{' '.join(command[1:])}: {exc}") from exc
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["failed"])[-1]
+            raise ResolveError(f"pulumi {' '.join(command[1:])}: {last}")
+        text, source = done.stdout, "pulumi stack output functionArns"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResolveError(f"{source} is not JSON: {exc}") from exc
+    if isinstance(data, Mapping) and isinstance(data.get("functionArns"), Mapping):
+        data = data["functionArns"]
+    if not (
+        isinstance(data, Mapping)
+        and data
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
+    ):
+        raise ResolveError(f"{source} is not a functionArns object ({{name: arn}})")
+    return dict(data)
+
+
+def _is_function_arn(value: str) -> bool:
+    parts = value.split(":")
+    return len(parts) >= 7 and parts[0] == "arn" and parts[2] == "lambda" and parts[5] == "function"
+
+
+def arn_region(arn: str) -> str | None:
+    """The region of a function ARN (the private endpoint serves its own region's API)."""
+    return arn.split(":")[3] or None
+
+
+def resolve_function(function: str, outputs: str | None = None, stack: str | None = None) -> str:
+    """The ARN to invoke. An ARN is used as given; a name is looked up in ``functionArns``,
+    by config name (``app``) or by deployed name (``functions-app-1a2b3c4``).
+
+    A config name is not the deployed name (Pulumi autonames the function), so it is never sent
+    to Lambda as it is: that call could only fail, or reach another function of that name."""
+    if function.startswith("arn:"):
+        if not _is_function_arn(function):
+            raise ResolveError(f"--function {function!r} is not a Lambda function ARN")
+        return function
+    arns = read_function_arns(outputs, stack)
+    if function in arns:
+        arn = arns[function]
+    else:
+        deployed = {a.split(":")[6]: a for a in arns.values() if _is_function_arn(a)}
+        if function not in deployed:
+            known = ", ".join(sorted(arns))
+            raise ResolveError(f"--function {function!r} is not in functionArns ({known})")
+        arn = deployed[function]
+    if not _is_function_arn(arn):
+        raise ResolveError(f"functionArns[{function!r}] = {arn!r} is not a Lambda function ARN")
+    return arn
 
 
 def client_config(region: str | None) -> Config:
@@ -108,12 +202,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m tools.invoke_private",
         description="Invoke a function through the private Lambda endpoint (run inside the VPC).",
     )
-    parser.add_argument("--function", required=True, help="function name or ARN")
+    parser.add_argument(
+        "--function",
+        required=True,
+        help="function ARN, or a name of the stack's functionArns output (see --outputs, --stack)",
+    )
+    names = parser.add_mutually_exclusive_group()
+    names.add_argument(
+        "--outputs",
+        help="JSON file of `pulumi stack output functionArns --json` (for a name, off-stack)",
+    )
+    names.add_argument(
+        "--stack",
+        help="stack whose functionArns resolve a name, read with the pulumi CLI from the "
+        "project directory (default: the selected stack)",
+    )
     parser.add_argument("--payload", help="JSON event (default: a whoami GET event)")
     parser.add_argument("--path", default="/", help="path of the default whoami event")
     parser.add_argument("--egress", action="store_true", help="ask whoami for ?egress=1")
     parser.add_argument("--qualifier", help="version or alias (the policy allows :*)")
-    parser.add_argument("--region", help="AWS region (default: from the environment)")
+    parser.add_argument("--region", help="AWS region (default: the function ARN's)")
     parser.add_argument(
         "--endpoint-url",
         help="https://<endpoint DNS name> when the endpoint's private DNS is off",
@@ -135,12 +243,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, client: Any = None) -> int:
     """Exit status 0 when every call succeeded without a function error."""
     args = parse_args(argv)
+    try:
+        function = resolve_function(args.function, args.outputs, args.stack)
+    except ResolveError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     payload = args.payload if args.payload is not None else whoami_event(args.path, args.egress)
-    client = client or make_client(args.region, args.endpoint_url)
+    # The private endpoint serves its own region's Lambda API: the ARN says which one.
+    region = args.region or arn_region(function)
+    client = client or make_client(region, args.endpoint_url)
     failed = False
     for call in range(args.count):
         started = time.perf_counter()
-        result = invoke(client, args.function, payload, args.qualifier)
+        result = invoke(client, function, payload, args.qualifier)
         result["call"] = call + 1
         result["elapsedMs"] = round((time.perf_counter() - started) * 1000, 1)
         failed = failed or "functionError" in result or result["invokeStatus"] >= 300
