@@ -1283,6 +1283,43 @@ def read_raw_config(all_config: Mapping[str, str]) -> dict[str, Any]:
     return raw
 
 
+def suspicious_config_keys(all_config: Mapping[str, Any]) -> list[str]:
+    """Keys the program never reads but was probably meant to: one message per key.
+
+    A key with no namespace, or in a namespace a typo away from this project's
+    (``lambda-exposur:staticIp``), is silently ignored by ``pulumi up``: the stack would deploy
+    the defaults. The program warns about them; the offline preview refuses them.
+    """
+
+    def edit_distance(a: str, b: str) -> int:
+        previous = list(range(len(b) + 1))
+        for i, char_a in enumerate(a, 1):
+            current = [i]
+            for j, char_b in enumerate(b, 1):
+                current.append(
+                    min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+                )
+            previous = current
+        return previous[-1]
+
+    notes = []
+    for full_key in sorted(all_config):
+        namespace, colon, key = full_key.partition(":")
+        if not colon:
+            namespace, key = "", full_key
+        if not namespace:
+            notes.append(
+                f"{full_key}: no namespace, so the program never reads it "
+                f"(did you mean {PROJECT}:{key}?)"
+            )
+        elif namespace != PROJECT and edit_distance(namespace.lower(), PROJECT) <= 3:
+            notes.append(
+                f"{full_key}: namespace {namespace!r} is not {PROJECT!r}, so the program never "
+                f"reads it (did you mean {PROJECT}:{key}?)"
+            )
+    return notes
+
+
 def warnings_for(config: StackConfig) -> list[str]:
     """Valid but suspicious settings: reported, not refused."""
     notes = []
@@ -1330,8 +1367,11 @@ def load_config() -> StackConfig:
         or os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION")
     )
+    all_config = {**get_config_env(), **CONFIG.get()}
+    for note in suspicious_config_keys(all_config):
+        pulumi.log.warn(note)
     try:
-        config = parse_config(read_raw_config({**get_config_env(), **CONFIG.get()}), region)
+        config = parse_config(read_raw_config(all_config), region)
     except ConfigError as exc:
         raise pulumi.RunError(f"invalid stack config:\n{exc}") from None
     for note in warnings_for(config):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 
+from components import edge as edge_module
+from components.config import suspicious_config_keys
 from tools import preview
 
 STACK = {
@@ -59,3 +62,140 @@ def test_preview_reports_config_errors_without_traceback(tmp_path, capsys) -> No
 def test_preview_refuses_a_missing_stack(capsys) -> None:
     assert preview.main(["--stack", "no-such-stack"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+# -- stack files the program would misread: one line, exit 2 (and no preview of the defaults) ---
+
+
+def _write_text(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "Pulumi.trial.yaml"
+    path.write_text(text)
+    return path
+
+
+def _refused(tmp_path: Path, capsys, path: Path) -> list[str]:
+    out = tmp_path / "x.md"
+    assert preview.main(["--file", str(path), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert captured.out == ""  # no tree of a stack nobody asked for
+    assert not out.exists()
+    return captured.err.splitlines()
+
+
+def test_preview_refuses_a_namespace_typo(tmp_path, capsys) -> None:
+    # `pulumi up` ignores lambda-exposur:staticIp and deploys the defaults without a word.
+    stack = {"config": {"aws:region": "eu-west-1", "lambda-exposur:staticIp": {"enabled": True}}}
+    (line,) = _refused(tmp_path, capsys, _write(tmp_path, stack))
+    assert line.startswith("error: ")
+    assert "lambda-exposur:staticIp: namespace 'lambda-exposur' is not 'lambda-exposure'" in line
+    assert "did you mean lambda-exposure:staticIp?" in line
+
+
+def test_preview_refuses_keys_without_a_namespace(tmp_path, capsys) -> None:
+    stack = {"config": {"aws:region": "eu-west-1", "staticIp": {"enabled": True}, "edge": {}}}
+    lines = _refused(tmp_path, capsys, _write(tmp_path, stack))
+    assert len(lines) == 2  # one line per key
+    assert "edge: no namespace" in lines[0]
+    assert "staticIp: no namespace" in lines[1]
+    assert "did you mean lambda-exposure:staticIp?" in lines[1]
+
+
+def test_preview_leaves_other_namespaces_alone(tmp_path, capsys) -> None:
+    stack = {"config": {"aws:region": "eu-west-1", "pulumi:tags": {"team": "edge"}}}
+    out = tmp_path / "x.md"
+    assert preview.main(["--file", str(_write(tmp_path, stack)), "--out", str(out)]) == 0
+
+
+def test_preview_refuses_a_stack_file_without_region(tmp_path, capsys) -> None:
+    stack = {"config": {"lambda-exposure:edge": {"enabled": True}}}
+    (line,) = _refused(tmp_path, capsys, _write(tmp_path, stack))
+    assert "aws:region: not set" in line
+    assert "pulumi config set aws:region" in line
+
+
+def test_preview_reports_a_yaml_syntax_error_in_one_line(tmp_path, capsys) -> None:
+    path = _write_text(
+        tmp_path, "config:\n  aws:region: eu-west-1\n  lambda-exposure:edge: {enabled: true\n"
+    )
+    (line,) = _refused(tmp_path, capsys, path)
+    assert line.startswith(f"error: {path}: not valid YAML at line ")
+
+
+def test_preview_refuses_an_empty_file(tmp_path, capsys) -> None:
+    (line,) = _refused(tmp_path, capsys, _write_text(tmp_path, ""))
+    assert "the file is empty" in line
+
+
+def test_preview_refuses_a_file_without_config(tmp_path, capsys) -> None:
+    (line,) = _refused(tmp_path, capsys, _write_text(tmp_path, "encryptionsalt: v1:abc\n"))
+    assert "no config: block" in line
+    (line,) = _refused(tmp_path, capsys, _write_text(tmp_path, "config:\n"))
+    assert "config: is empty" in line
+
+
+def test_the_program_warns_about_a_namespace_typo(synth) -> None:
+    # Under `pulumi up` the key reaches the program, which warns instead of refusing: the
+    # namespace might belong to something else.
+    result = synth({"lambda-exposur:staticIp": {"enabled": True}})
+    assert [w for w in result.warnings if "lambda-exposur:staticIp" in w] == [
+        "lambda-exposur:staticIp: namespace 'lambda-exposur' is not 'lambda-exposure', so the "
+        "program never reads it (did you mean lambda-exposure:staticIp?)"
+    ]
+    assert not result.of_type("lambda-exposure:index:StaticIpEntry")
+
+
+def test_suspicious_keys_are_near_misses_and_bare_keys_only() -> None:
+    flagged = suspicious_config_keys(
+        {
+            "aws:region": "eu-west-1",
+            "lambda-exposure:edge": "{}",
+            "lambda-exposure:config:edge": "{}",  # Pulumi's old form of the same key
+            "Lambda-Exposure:edge": "{}",
+            "lambda_exposure:edge": "{}",
+            "lambdaexposures:edge": "{}",
+            "aws-native:region": "eu-west-1",
+            "pulumi:tags": "{}",
+            "edge": "{}",
+        }
+    )
+    assert [line.split(":")[0] for line in flagged] == [
+        "Lambda-Exposure",
+        "edge",
+        "lambda_exposure",
+        "lambdaexposures",
+    ]
+
+
+# -- --check -----------------------------------------------------------------------------------
+
+
+def test_check_flag_passes_a_clean_stack(tmp_path, capsys) -> None:
+    stack = {"config": {"aws:region": "eu-west-1", "lambda-exposure:edge": {"enabled": True}}}
+    path = _write(tmp_path, stack)
+    assert preview.main(["--file", str(path), "--out", str(tmp_path / "x.md"), "--check"]) == 0
+    assert re.search(r"\nCheck: \d+ resources, no findings\n", capsys.readouterr().out)
+
+
+def test_check_flag_fails_on_a_misspelled_nested_key(tmp_path, capsys, monkeypatch) -> None:
+    original = edge_module.EdgeProtectedUrl._function_origin
+
+    def misspelled(self, *args, **kwargs):
+        origin = dict(original(self, *args, **kwargs))
+        origin["origin_idd"] = origin.pop("origin_id")
+        return origin
+
+    monkeypatch.setattr(edge_module.EdgeProtectedUrl, "_function_origin", misspelled)
+    stack = {"config": {"aws:region": "eu-west-1", "lambda-exposure:edge": {"enabled": True}}}
+    path = _write(tmp_path, stack)
+    # Without --check the mocks accept it; only the provider would refuse it.
+    assert preview.main(["--file", str(path), "--out", str(tmp_path / "x.md")]) == 0
+    capsys.readouterr()
+    assert preview.main(["--file", str(path), "--out", str(tmp_path / "x.md"), "--check"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert re.fullmatch(r"Check: 1 finding\(s\) in \d+ resources", err[0])
+    assert len(err) == 2
+    assert err[1].startswith(
+        "aws:cloudfront/distribution:Distribution edge-cdn: origins[0].origin_idd: "
+        "not an input of DistributionOriginArgs (did you mean 'originId', which is required?)"
+    )

@@ -2,11 +2,16 @@
 
     python -m tools.preview --stack dev            # reads Pulumi.dev.yaml
     python -m tools.preview --file examples/edge-oac.yaml
+    python -m tools.preview --stack dev --check    # and the deploy-readiness check
 
 Runs the real program under Pulumi mocks (``tools.synth``), prints the resource tree with each
 resource's key inputs, the stack outputs (with placeholder values the mocks computed) and any
 warnings, and writes a Mermaid diagram of the resources and their links to
 ``preview/<stack>.md``. A reviewer sees what a config change does before anyone runs ``pulumi up``.
+
+``--check`` also compares every resource's inputs with what the pinned pulumi-aws SDK declares
+and every physical name with AWS's limits (``tools.check``), prints one line per finding and
+exits 1 when there is any. A stack file or config the program cannot use exits 2, one line each.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tools.check import check
 from tools.synth import REPO_ROOT, Resource, Synth, load_stack_file, synthesize
 
 # Inputs too noisy for a tree line (the diagram and the tests cover them).
@@ -144,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="Mermaid markdown path (default preview/<name>.md)"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="also check every resource's inputs against the pinned pulumi-aws SDK and AWS's "
+        "naming rules; exit 1 on any finding",
+    )
     args = parser.parse_args(argv)
 
     path = stack_file(args.stack) if args.stack else args.file
@@ -156,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = synthesize(load_stack_file(path), stack=name)
     except (pulumi.RunError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
         return 2
 
     print(f"# {path.name}: {len(result.resources)} resources (region {result.region})")
@@ -175,7 +188,21 @@ def main(argv: list[str] | None = None) -> int:
         f"```mermaid\n{render_mermaid(result)}\n```\n"
     )
     print(f"\nDiagram: {out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out}")
+    if args.check:
+        return _report_check(result)
     return 0
+
+
+def _report_check(result: Synth) -> int:
+    findings = check(result)
+    checked = sum(1 for r in result.resources if r.custom)
+    if not findings:
+        print(f"\nCheck: {checked} resources, no findings")
+        return 0
+    print(f"\nCheck: {len(findings)} finding(s) in {checked} resources", file=sys.stderr)
+    for finding in findings:
+        print(str(finding), file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -642,22 +642,59 @@ def synthesize(
     )
 
 
+class StackFileError(ValueError):
+    """A stack file that ``pulumi up`` would refuse or misread; one line per problem."""
+
+
 def load_stack_file(path: Path | str) -> dict[str, Any]:
     """The ``config:`` block of a stack file (Pulumi.<stack>.yaml or examples/*.yaml).
 
     Returns namespaced keys as written (``aws:region``, ``lambda-exposure:staticIp``), ready for
-    ``synthesize``. Secure (encrypted) values cannot be read offline and are refused.
+    ``synthesize``. Refused, with one line each (``StackFileError``): invalid YAML, an empty file
+    or one without a ``config:`` mapping, no ``aws:region`` (``synthesize`` would quietly use
+    its default, and the program would stop), keys the program would silently ignore (no
+    namespace, or a namespace a typo away from the project's), and secure (encrypted) values,
+    which cannot be read offline.
     """
     import yaml
 
-    document = yaml.safe_load(Path(path).read_text()) or {}
-    config = dict(document.get("config") or {})
+    from components.config import suspicious_config_keys
+
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise StackFileError(f"{path}: not valid YAML{where}: {problem}") from None
+    if document is None:
+        raise StackFileError(f"{path}: the file is empty; a stack file holds a config: mapping")
+    if not isinstance(document, dict) or "config" not in document:
+        raise StackFileError(
+            f"{path}: no config: block; a stack file holds its keys under config: "
+            "(like examples/edge-oac.yaml)"
+        )
+    config = document["config"]
+    if not isinstance(config, dict) or not config:
+        raise StackFileError(
+            f"{path}: config: is {'empty' if not config else 'not a mapping of keys'}; it holds "
+            "at least aws:region"
+        )
     for key, value in config.items():
         if isinstance(value, dict) and set(value) == {"secure"}:
-            raise ValueError(
+            raise StackFileError(
                 f"{path}: {key} is an encrypted secret; the offline preview cannot read it"
             )
-    return config
+    problems = [f"{path}: {note}" for note in suspicious_config_keys(config)]
+    if "aws:region" not in config:
+        problems.append(
+            f"{path}: aws:region: not set; the program needs the stack's region "
+            "(pulumi config set aws:region eu-west-1)"
+        )
+    if problems:
+        raise StackFileError("\n".join(problems))
+    return dict(config)
 
 
 def iter_config_files(directory: Path) -> Iterator[Path]:
