@@ -173,7 +173,7 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             },
             {},
         ),
-        ("existing-vpc", {}, {"network": EXISTING_VPC}),
+        ("existing-vpc", {"privateDns": True}, {"network": EXISTING_VPC}),
         ("existing-function", {}, WITH_EXISTING),
     ],
     "staticEgress": [
@@ -198,7 +198,8 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
                 "securityGroupCount": 2,
                 "rulesPerGroup": 100,
             },
-            {},
+            # Over AWS's default of 60 per family: the account declares its raised quota.
+            {"quotas": {"securityGroupRules": 100}},
         ),
         (
             "selection",
