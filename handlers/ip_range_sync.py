@@ -109,6 +109,18 @@ _now = time.time
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _DIGITS = re.compile(r"[0-9]{1,20}")
+_SERVICE = re.compile(r"[A-Z0-9_]{1,64}")
+
+
+def _env_int(name: str, raw: str, low: int, high: int) -> int:
+    """An integer from the environment: ASCII digits only (``int()`` would also take " 443",
+    "4_43" or full-width digits), within [low, high]."""
+    value = raw.strip()
+    if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number from {low} to {high}")
+    return int(value)
+
+
 _NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 _PRECONDITION = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 
@@ -180,25 +192,20 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
-        services = tuple(s.upper() for s in _csv(env.get("SERVICES")))
+        # ASCII-only upper-casing: the long s (U+017F) upper-cases to "S" and would select a
+        # service by accident.
+        services = tuple(s.upper() if s.isascii() else s for s in _csv(env.get("SERVICES")))
         if not services:
             raise ConfigError("SERVICES: at least one ip-ranges.json service is required")
+        for service in services:
+            if not _SERVICE.fullmatch(service):
+                raise ConfigError(f"SERVICES: {service!r} is not an ip-ranges.json service id")
         ipv6_raw = env.get("IPV6", "false").strip().lower() or "false"
         if ipv6_raw not in ("true", "false"):
             raise ConfigError(f"IPV6: {ipv6_raw!r} is not true|false")
         ipv6 = ipv6_raw == "true"
-        try:
-            ports = tuple(int(p) for p in _csv(env.get("PORTS", "443")))
-        except ValueError as exc:
-            raise ConfigError(f"PORTS: {env.get('PORTS')!r} is not a comma list of ports") from exc
-        if any(not 0 <= p <= 65535 for p in ports):
-            raise ConfigError(f"PORTS: {env.get('PORTS')!r} has a port outside 0-65535")
-        try:
-            rules_per_group = int(env.get("RULES_PER_GROUP", "60") or "60")
-        except ValueError as exc:
-            raise ConfigError(
-                f"RULES_PER_GROUP: {env.get('RULES_PER_GROUP')!r} is not an int"
-            ) from exc
+        ports = tuple(_env_int("PORTS", p, 1, 65535) for p in _csv(env.get("PORTS", "443")))
+        rules_per_group = _env_int("RULES_PER_GROUP", env.get("RULES_PER_GROUP") or "60", 1, 1000)
         groups = tuple(_csv(env.get("SECURITY_GROUP_IDS")))
         if groups and not ports:
             raise ConfigError("PORTS: required when SECURITY_GROUP_IDS is set")

@@ -1510,6 +1510,14 @@ def test_config_contract():
         ({"SERVICES": "EC2", "STATE_BUCKET": "b", "WAF_IPV4_SET": "a|b"}, "WAF_IPV4_SET"),
         ({"SERVICES": "EC2", "STATE_BUCKET": "b", "PREFIX_LIST_IPV6_ID": "pl-1"}, "IPV6"),
         ({"SERVICES": "EC2", "STATE_BUCKET": "b", "PORTS": "https"}, "PORTS"),
+        # int() would read each of these as a port or a count; the environment is ASCII only.
+        ({"SERVICES": "EC2", "STATE_BUCKET": "b", "PORTS": "\uff14\uff14\uff13"}, "PORTS"),
+        ({"SERVICES": "EC2", "STATE_BUCKET": "b", "PORTS": "4_43"}, "PORTS"),
+        ({"SERVICES": "EC2", "STATE_BUCKET": "b", "PORTS": "+443"}, "PORTS"),
+        ({"SERVICES": "EC2", "STATE_BUCKET": "b", "PORTS": "0"}, "PORTS"),
+        ({"SERVICES": "EC2", "STATE_BUCKET": "b", "RULES_PER_GROUP": "\uff160"}, "RULES_PER_GROUP"),
+        ({"SERVICES": "EC2", "STATE_BUCKET": "b", "RULES_PER_GROUP": "0"}, "RULES_PER_GROUP"),
+        ({"SERVICES": "\u017f3", "STATE_BUCKET": "b"}, "SERVICES"),
     ]:
         with pytest.raises(irs.ConfigError, match=key):
             irs.Config.from_env(bad)
