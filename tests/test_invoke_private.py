@@ -215,3 +215,32 @@ def test_every_readme_invocation_names_its_function_resolvably(tmp_path, no_pulu
             or args.outputs is not None
             or args.stack is not None
         ), command
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://vpce-0abc1234-xyz.lambda.eu-west-1.vpce.amazonaws.com",
+        "https://lambda.eu-west-1.amazonaws.com/",
+        "https://vpce-0abc1234-xyz.lambda.eu-west-1.vpce.amazonaws.com:443",
+    ],
+)
+def test_endpoint_url_accepts_an_endpoint_host(url: str) -> None:
+    assert invoke_private.valid_endpoint_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://lambda.eu-west-1.amazonaws.com",  # not TLS
+        "https://",  # no host
+        "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions",  # a path
+        "https://lambda.eu-west-1.amazonaws.com?x=1",  # a query
+        "https://user:secret@lambda.eu-west-1.amazonaws.com",  # credentials in the URL
+        "https://lambda.eu-west-1.amazonaws.com:99999",  # no such port
+        "https://lambda.eu-west-1.amazonaws.com\n",  # trailing newline
+        "https://localhost",  # not a DNS name of an endpoint
+    ],
+)
+def test_endpoint_url_refuses_anything_else(url: str) -> None:
+    assert not invoke_private.valid_endpoint_url(url)

@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,27 @@ def client_config(region: str | None) -> Config:
     )
 
 
+def valid_endpoint_url(url: str) -> bool:
+    """An endpoint URL botocore can sign for: https, a DNS host, nothing else (a path, a query or
+    user info would be sent to the endpoint, or silently dropped)."""
+    if not re.fullmatch(r"[!-~]+", url):  # urlsplit silently drops tabs and newlines
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (
+        parts.scheme == "https"
+        and parts.path in ("", "/")
+        and not (parts.query or parts.fragment or parts.username or parts.password)
+        and port != 0
+        and re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", host)
+        is not None
+    )
+
+
 def make_client(
     region: str | None = None,
     endpoint_url: str | None = None,
@@ -230,8 +253,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")
-    if args.endpoint_url and not args.endpoint_url.startswith("https://"):
-        parser.error("--endpoint-url must be an https:// URL")
+    if args.endpoint_url and not valid_endpoint_url(args.endpoint_url):
+        parser.error(
+            f"--endpoint-url {args.endpoint_url!r} is not https://<host>[:port] (an entry of "
+            "lambdaEndpointDns, no path, query or credentials)"
+        )
     if args.payload is not None:
         try:
             args.payload = json.loads(args.payload)
