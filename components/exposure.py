@@ -8,9 +8,11 @@ from the validated config alone (no Pulumi, no AWS), every *door* to every funct
 - the entries: ``staticIp`` (accelerator or NLB → internal ALB), ``ipRestrictedApi`` (REST API,
   per route and method where the resource policy or the authorization differ), ``edge``
   (CloudFront → AWS_IAM function URL) and ``privateEndpoint`` (Lambda API through a VPC endpoint);
-- the side doors that exist whatever the entries say: the function URL itself (AWS_IAM, so any
-  IAM principal of the account allowed ``lambda:InvokeFunctionUrl`` can call it signed, from
-  anywhere) and the Lambda Invoke API (IAM principals of the account holding
+- the side doors that exist whatever the entries say: the accelerator's internal ALB, which
+  answers callers inside the VPC that its security group admits (anonymous, but never wider than
+  ``staticIp`` itself, so the rule below needs no separate check for it), the function URL itself
+  (AWS_IAM, so any IAM principal of the account allowed ``lambda:InvokeFunctionUrl`` can call it
+  signed, from anywhere) and the Lambda Invoke API (IAM principals of the account holding
   ``lambda:InvokeFunction``).
 
 For each door: the sources (a small algebra over ``ipaddress`` networks: anyone, a CIDR set by
@@ -61,7 +63,7 @@ from components.config import (
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-SIDE_DOORS = ("functionUrl", "invokeApi")
+SIDE_DOORS = ("internalAlb", "functionUrl", "invokeApi")
 PROXY = "{proxy+}"
 # Answered by the ALB itself for the NLB's health checks (components/static_ip.NLB_HEALTH_PATH,
 # which imports Pulumi; a test checks the two agree).
@@ -467,7 +469,7 @@ class _Layout:
         """One cell per distinct way the entries treat a path (breadth-first: short examples)."""
         # One automaton per (route, pattern, verb), started on "<stage>/<VERB>/": the path is
         # what it reads next.
-        globs = [
+        policy_patterns = [
             ((i, verb), g, request_tail(self.stage, verb, "/"))
             for i, route in enumerate(self.routes)
             for g in route_patterns(route)
@@ -482,7 +484,7 @@ class _Layout:
         ]
         # Automata that read the same pattern from the same start are one automaton: the
         # route's verbs mostly share it (``*/*/p`` reads "<stage>/GET/" like "<stage>/PUT/").
-        policy = _merge_automata(globs)
+        policy = _merge_automata(policy_patterns)
         globs = [*policy, *_merge_automata(names)]
         policy_globs = len(policy)
         prefixes = sorted(
@@ -504,7 +506,7 @@ class _Layout:
             routes = frozenset(t for tags, hit in hits[:policy_globs] if hit for t in tags)
             named = frozenset(t for tags, hit in hits[policy_globs:] if hit for t in tags)
             under = {p for p, s in zip(prefixes, prefix_states, strict=True) if _prefix_under(p, s)}
-            serving = []
+            serving: list[tuple[str, str | None]] = []
             exact = {p for p, s in zip(prefixes, prefix_states, strict=True) if s == len(p)}
             for entry, router in self.routers.items():
                 if exact & set(router.fixed):
@@ -527,8 +529,8 @@ class _Layout:
             True,
             True,
         )
-        seen = {start}
-        queue = deque([(start, "/")])
+        seen: set[tuple[Any, ...]] = {start}
+        queue: deque[tuple[tuple[Any, ...], str]] = deque([(start, "/")])
         cells: dict[tuple[Any, ...], Cell] = {}
         while queue:
             state, path = queue.popleft()
@@ -761,6 +763,11 @@ class ExposureModel:
     ) -> tuple[Sources, Auth] | None:
         """Who reaches ``function`` through ``entry`` with this request (None: not served)."""
         cell = self._layout.cell_of(path)
+        if entry == "internalAlb":
+            inside = _internal_alb(self._config)
+            if inside is None or cell.function("staticIp") != function:
+                return None
+            return inside, NONE
         found = _door_at(self._config, self._layout, entry, function, cell, method)
         return None if found is None else found[:2]
 
@@ -812,6 +819,15 @@ def _compute_door(
     if entry == "ipRestrictedApi":
         return entries.api(cell.path, method, cell)
     return None
+
+
+def _internal_alb(config: StackConfig) -> Sources | None:
+    """Who reaches the accelerator's internal ALB around the accelerator: callers inside the
+    VPC that its security group admits (the same rules as the clients'). None for entry nlb,
+    whose ALB admits only the NLB's group."""
+    if not config.static_ip.enabled or config.static_ip.entry != "global-accelerator":
+        return None
+    return _Entries(config, _layout(config)).static_ip()[0] & _vpc_sources(config)
 
 
 def _edge_auth(config: StackConfig) -> Auth:
@@ -957,6 +973,21 @@ def _exposure_model(config: StackConfig) -> ExposureModel:
                         _URLS[entry],
                     )
                 )
+                inside = _internal_alb(config) if entry == "staticIp" else None
+                if inside is not None and inside.addresses:
+                    # Internal, but not only behind the accelerator: from inside the VPC the
+                    # ALB answers whoever its group admits. Never wider than staticIp itself.
+                    doors.append(
+                        Door(
+                            fn.name,
+                            "internalAlb",
+                            doors[-1].paths,
+                            inside,
+                            NONE,
+                            ("internal ALB",),
+                            "",
+                        )
+                    )
             elif entry == "ipRestrictedApi":
                 doors.extend(_api_groups(config, layout, fn, cells))
             elif entry == "privateEndpoint":
@@ -1058,7 +1089,7 @@ def exposure_output(model: ExposureModel, values: Mapping[str, Any]) -> list[dic
     rows: list[dict[str, Any]] = []
     for row in model.rows():
         name, _, member = row["url"].partition(".")
-        value = values.get(name)
+        value = values.get(name) if name else None  # the internal ALB has no stack output
         if member and value is not None:
             value = value.get(member) if isinstance(value, Mapping) else None
         rows.append({**row, "url": value})

@@ -4,7 +4,8 @@ The test-side counterpart of ``components/exposure.py``: it never looks at the c
 only at the resources ``tools.synth`` recorded, and follows a request the way AWS would:
 
 - ``staticIp``: accelerator listener ports (client IP preserved) or NLB listeners and the NLB's
-  security group → the internal ALB's security group (``aws:vpc/securityGroupIngressRule`` and
+  security group (and, around them, a caller inside the VPC straight to the ALB) → the internal
+  ALB's security group (``aws:vpc/securityGroupIngressRule`` and
   inline ``ingress``) → the ALB listener on that port (redirects followed) → listener rules by
   priority (ALB path patterns) → target group → attached function, with an
   ``elasticloadbalancing`` permission for that target group;
@@ -108,7 +109,7 @@ class GraphExposure:
         for name, arn in arns.items():
             self.names[arn] = name
         for fn in self.synth.of_type("aws:lambda/function:Function"):
-            arn, physical = fn.outputs.get("arn"), fn.outputs.get("name")
+            arn, physical = str(fn.outputs.get("arn")), str(fn.outputs.get("name"))
             name = self.names.get(arn) or next(
                 (n for n in arns if fn.name.endswith(f"functions-{n}")), None
             )
@@ -272,16 +273,49 @@ class GraphExposure:
                 f[0] == alb_arn and f[1] == served_port and f[2] == seen for f in self._fronts()
             ):
                 continue
-            if not self._front_admits(alb, seen, served_port, address):
+            if self._front_admits(alb, seen, served_port, address) and self._group_invokes(
+                group_arn, function
+            ):
+                return True
+        return False
+
+    def alb_direct(self, function: str, path: str, address: str) -> bool:
+        """A caller inside the VPC that goes straight to an internal ALB, around its front."""
+        for alb in self._all("aws:lb/loadBalancer:LoadBalancer"):
+            if alb.inputs.get("loadBalancerType") != "application" or not alb.inputs.get(
+                "internal"
+            ):
                 continue
-            for attachment in self._all("aws:lb/targetGroupAttachment:TargetGroupAttachment"):
-                if attachment.inputs.get("targetGroupArn") != group_arn:
+            if (
+                ipaddress.ip_address(address).version == 6
+                and alb.inputs.get("ipAddressType") != "dualstack"
+            ):
+                continue
+            for listener in self._all("aws:lb/listener:Listener"):
+                if listener.inputs.get("loadBalancerArn") != alb.outputs.get("arn"):
                     continue
-                if self.function_of(attachment.inputs.get("targetId")) != function:
+                target = self._alb_target(alb.outputs["arn"], _port(listener.inputs["port"]), path)
+                if target is None:
                     continue
-                permissions = self._permissions(function, "elasticloadbalancing.amazonaws.com")
-                if any(p.get("sourceArn") in (None, group_arn) for p in permissions):
+                served_port, group_arn = target
+                if not any(
+                    self.sg_admits(g, served_port, address)
+                    for g in alb.inputs.get("securityGroups") or []
+                ):
+                    continue
+                if self._group_invokes(group_arn, function):
                     return True
+        return False
+
+    def _group_invokes(self, group_arn: str, function: str) -> bool:
+        for attachment in self._all("aws:lb/targetGroupAttachment:TargetGroupAttachment"):
+            if attachment.inputs.get("targetGroupArn") != group_arn:
+                continue
+            if self.function_of(attachment.inputs.get("targetId")) != function:
+                continue
+            permissions = self._permissions(function, "elasticloadbalancing.amazonaws.com")
+            if any(p.get("sourceArn") in (None, group_arn) for p in permissions):
+                return True
         return False
 
     def _front_admits(self, alb: Resource, seen: str, port: int, address: str) -> bool:
@@ -591,7 +625,7 @@ class GraphExposure:
                 for part, kid in kids.items()
             }
             for node in parents:
-                parts = []
+                parts: list[str] = []
                 while node in parents:
                     node, part = parents[node]
                     parts.insert(0, part)
@@ -672,6 +706,17 @@ def disagreements(
                                 f"model {'admits' if said else 'refuses'}, graph "
                                 f"{'admits' if seen else 'refuses'}"
                             )
+    for function in functions:
+        for path in paths:
+            reach = model.reach(function, "internalAlb", path)
+            for address in (a for a in addresses if inside[a]):
+                said = reach is not None and reach[0].admits(address, inside_vpc=True)
+                if said != graph.alb_direct(function, path, address):
+                    problems.append(
+                        f"{function} via the internal ALB {path} from {address} (in the VPC): "
+                        f"model {'admits' if said else 'refuses'}, graph "
+                        f"{'refuses' if said else 'admits'}"
+                    )
     doors = {(d.function, d.entry): d for d in model.doors}
     endpoint = graph.lambda_endpoint()
     for function in functions:
@@ -699,11 +744,13 @@ def disagreements(
         elif door is not None and urls[function] != "AWS_IAM":
             problems.append(f"{function}: function URL is {urls[function]}, the model says AWS_IAM")
     for function, principal, scoped in graph.invoke_doors():
-        entry = SERVICE_ENTRIES.get(principal)
-        if entry is None or not scoped:
+        served_by = SERVICE_ENTRIES.get(str(principal))
+        if served_by is None or not scoped:
             problems.append(
                 f"{function}: permission for {principal} (scoped={scoped}) is a wider door"
             )
-        elif (function, entry) not in doors:
-            problems.append(f"{function}: {principal} may invoke it, but the model has no {entry}")
+        elif (function, served_by) not in doors:
+            problems.append(
+                f"{function}: {principal} may invoke it, but the model has no {served_by}"
+            )
     return problems

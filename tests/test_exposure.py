@@ -144,6 +144,7 @@ def test_default_expose_is_every_enabled_entry():
     model = model_of({"staticIp": {"enabled": True}, "edge": {"enabled": True}})
     assert [d.entry for d in model.for_function("app")] == [
         "staticIp",
+        "internalAlb",
         "edge",
         "functionUrl",
         "invokeApi",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, reject, settings
+from hypothesis import HealthCheck, Phase, event, given, reject, settings
 from hypothesis import strategies as st
 
 from components.config import PROJECT, ConfigError, StackConfig, parse_config
@@ -201,6 +201,7 @@ def test_model_and_graph_agree_on_generated_configs(config: dict[str, Any]) -> N
     except ConfigError as exc:
         if "Ways out:" not in str(exc):
             reject()  # a config the contract refuses for another reason
+        event("refused: an entry widens a restriction")
         # The program refused a widening: with it declared intended, the graph must show an
         # entry that really admits a source outside the restriction the message names.
         stack, model, graph = evaluate(_accept_every_widening(config))
@@ -216,6 +217,7 @@ def test_model_and_graph_agree_on_generated_configs(config: dict[str, Any]) -> N
         ), conflict
         return
     model = exposure_model(stack)
+    event(f"synthesized: {len(stack.enabled_entries)} entries, {len(model.cells)} cells")
     graph = GraphExposure(synthesize(config))
     assert agree(stack, model, graph) == []
     assert breaches(stack, model, graph) == []

@@ -73,3 +73,12 @@ def test_table_lines_up_columns() -> None:
     lines = render_table(rows)
     assert lines[2].index("edge") == lines[3].index("staticIp") == lines[0].index("entry")
     assert "u1 u2" in lines[2]
+
+
+def test_the_readme_shows_the_dev_stack_table_as_the_preview_prints_it() -> None:
+    from tools.exposure_view import markdown_table
+
+    rows = synthesize(load_stack_file(ROOT / "Pulumi.dev.yaml")).outputs["exposure"]
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Who can reach what (exposure)", 1)[1].split("\n## ", 1)[0]
+    assert markdown_table(rows) in section

@@ -108,7 +108,9 @@ def render_request_paths(rows: Sequence[dict[str, Any]]) -> str:
         hops = [h.strip() for h in str(row.get("via", "")).split("→") if h.strip()]
         previous = client
         for index, hop in enumerate(hops):
-            owner = row["function"] if "function URL" in hop else row["entry"]
+            # The ALB a VPC caller reaches directly is the accelerator's own: one node.
+            entry = "staticIp" if row["entry"] == "internalAlb" else row["entry"]
+            owner = row["function"] if "function URL" in hop else entry
             current = node(_id(owner, hop), hop)
             auth = "" if index or not signed else "IAM"
             edge(previous, current, auth)
