@@ -252,10 +252,6 @@ class Door:
     def side_door(self) -> bool:
         return self.entry in SIDE_DOORS
 
-    @property
-    def anonymous_sources(self) -> Sources:
-        return self.sources if self.auth.anonymous else NOBODY
-
 
 @dataclass(frozen=True)
 class Limit:
@@ -827,7 +823,10 @@ def _internal_alb(config: StackConfig) -> Sources | None:
     whose ALB admits only the NLB's group."""
     if not config.static_ip.enabled or config.static_ip.entry != "global-accelerator":
         return None
-    return _Entries(config, _layout(config)).static_ip()[0] & _vpc_sources(config)
+    # An existing VPC may carry IPv6 (DUAL_STACK needs it): any address, from inside.
+    net = config.network
+    inside = NetSet.anyone() if net.existing else NetSet.of([net.cidr])
+    return _Entries(config, _layout(config)).static_ip()[0] & Sources(inside, within_vpc=True)
 
 
 def _edge_auth(config: StackConfig) -> Auth:

@@ -361,6 +361,7 @@ def test_iam_doors_never_widen_a_restriction():
     assert doors["privateEndpoint"].auth.kind == "iam"
     assert str(doors["privateEndpoint"].sources) == "10.20.0.0/16, 10.30.0.0/16 (inside the VPC)"
     assert doors["functionUrl"].auth.kind == doors["invokeApi"].auth.kind == "iam"
+    assert doors["functionUrl"].side_door and not doors["privateEndpoint"].side_door
 
 
 def test_a_private_api_admits_only_the_vpc_and_widens_an_entry_allow_list(synth_error):
