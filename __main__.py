@@ -2,8 +2,10 @@
 
 Reads the stack config (validated in one place, ``components/config.py``), creates the network
 only when an enabled pattern needs one, the exposed functions, then each enabled exposure
-pattern, and exports the outputs of DESIGN.md's contract. Pattern modules are imported only
-when enabled, so a stack pays (in import time and in resources) only for what it turns on.
+pattern with only the functions it exposes (``functions[].expose``), and exports the outputs of
+DESIGN.md's contract, ``exposure`` included: who can reach each function, through which entry,
+from where (``components/exposure.py``). Pattern modules are imported only when enabled, so a
+stack pays (in import time and in resources) only for what it turns on.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import pulumi
 
 from components.config import load_config
-from components.function import ExposedFunctions
+from components.exposure import exposure_model, exposure_output
+from components.function import ExposedFunction, ExposedFunctions
 from components.network import Network
 
-config = load_config()  # stops here, before any resource, on a bad value
+# Stops here, before any resource, on a bad value or an entry that widens another's restriction.
+config = load_config()
+exposure = exposure_model(config)
 outputs: dict[str, object] = {}
 
 network = None
@@ -42,12 +47,19 @@ exposed = ExposedFunctions(
 )
 functions = exposed.functions
 outputs["functionArns"] = {f.name: f.arn for f in functions}
+by_name = {f.name: f for f in functions}
+
+
+def served_by(entry: str) -> list[ExposedFunction]:
+    """The functions ``entry`` exposes: each component sees only those."""
+    return [by_name[f.name] for f in config.functions_exposed_by(entry)]
+
 
 if config.static_ip.enabled:
     from components.static_ip import StaticIpEntry
 
     assert network is not None
-    static_ip = StaticIpEntry("static-ip", config.static_ip, functions, network, config)
+    static_ip = StaticIpEntry("static-ip", config.static_ip, served_by("staticIp"), network, config)
     outputs["staticIps"] = static_ip.static_ips
     outputs["staticIpUrls"] = static_ip.urls
     if config.static_ip.ip_address_type == "DUAL_STACK":
@@ -56,13 +68,15 @@ if config.static_ip.enabled:
 if config.ip_restricted_api.enabled:
     from components.ip_restricted_api import IpRestrictedApi
 
-    api = IpRestrictedApi("ip-api", config.ip_restricted_api, functions, network, config.region)
+    api = IpRestrictedApi(
+        "ip-api", config.ip_restricted_api, served_by("ipRestrictedApi"), network, config.region
+    )
     outputs["apiUrl"] = api.url
 
 if config.edge.enabled:
     from components.edge import EdgeProtectedUrl
 
-    edge = EdgeProtectedUrl("edge", config.edge, functions, config.region)
+    edge = EdgeProtectedUrl("edge", config.edge, served_by("edge"), config.region)
     outputs["edgeUrl"] = edge.url
     outputs["functionUrls"] = edge.function_urls
 
@@ -71,7 +85,11 @@ if config.private_endpoint.enabled:
 
     assert network is not None
     endpoint = PrivateLambdaEndpoint(
-        "private-endpoint", config.private_endpoint, functions, network, config.region
+        "private-endpoint",
+        config.private_endpoint,
+        served_by("privateEndpoint"),
+        network,
+        config.region,
     )
     outputs["lambdaEndpointId"] = endpoint.endpoint_id
     outputs["lambdaEndpointDns"] = endpoint.dns_names
@@ -81,6 +99,12 @@ if config.ip_range_sync.enabled:
 
     sync = IpRangeSync("ip-range-sync", config.ip_range_sync, network, config.region)
     outputs["ipRangeSync"] = sync.outputs
+
+# The table of tools.preview, with the real URLs and addresses: a reviewer sees after `pulumi up`
+# who can reach each function, from where and how. Without an entry the only door is the Lambda
+# Invoke API (IAM), and the stack keeps its single functionArns output.
+if config.enabled_entries:
+    outputs["exposure"] = exposure_output(exposure, outputs)
 
 for key, value in outputs.items():
     pulumi.export(key, value)

@@ -106,8 +106,16 @@ def _matching(rule: Callable[[str], object], what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+# The longest function path every entry can route: the ALB path pattern "<path>/*" is at most 128.
+MAX_PATH_LENGTH = 126
+
+
 class ConfigError(ValueError):
     """A config value the program cannot use; carries the key path for the message."""
+
+
+# The entries a function can be exposed through (functions[].expose), in contract order.
+ENTRIES = ("staticIp", "ipRestrictedApi", "edge", "privateEndpoint")
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,6 +237,30 @@ class FunctionConfig(_Model):
     memory_size: int = Field(default=256, ge=128, le=10240, alias="memorySize")
     timeout: int = Field(default=10, ge=1, le=900)
     log_retention_days: int = Field(default=14, alias="logRetentionDays")
+    # The entries that serve this function; None = every enabled one (components/exposure.py).
+    expose: list[str] | None = None
+    # Entries of this function that may admit sources outside a restriction another entry puts
+    # on it: the explicit "the wider exposure is intended" that the consistency check asks for.
+    wider_exposure: list[str] = Field(default_factory=list, alias="widerExposure")
+
+    @field_validator("expose", "wider_exposure")
+    @classmethod
+    def _entry_names(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if value is None:
+            return value
+        for index, entry in enumerate(value):
+            if entry not in ENTRIES:
+                suggestion = difflib.get_close_matches(str(entry), ENTRIES, n=1)
+                hint = f" (did you mean {suggestion[0]!r}?)" if suggestion else ""
+                raise ConfigError(
+                    f"[{index}]: {entry!r} is not an entry{hint}; entries: {', '.join(ENTRIES)}"
+                )
+        if info.field_name == "expose" and not value:
+            raise ValueError(
+                "an empty list serves the function through no entry; name at least one of "
+                f"{', '.join(ENTRIES)}, or remove expose (default: every enabled entry)"
+            )
+        return _unique(value, "entry")
 
     @field_validator("handler")
     @classmethod
@@ -261,6 +293,13 @@ class FunctionConfig(_Model):
             raise ValueError(
                 f"{value!r} is not a path prefix (starts with '/', no trailing '/', "
                 "letters, digits and . _ ~ - only)"
+            )
+        if len(value) > MAX_PATH_LENGTH:
+            # The ALB rule for a function matches "<path>/*", and an ALB path pattern is at
+            # most 128 characters (Application Load Balancer guide, "Path conditions").
+            raise ValueError(
+                f"{value[:20]!r}... is {len(value)} characters; a function path is at most "
+                f"{MAX_PATH_LENGTH} (an ALB path pattern, <path>/*, is at most 128)"
             )
         return value
 
@@ -654,6 +693,13 @@ class EdgeConfig(_Model):
     @field_validator("allowed_cidrs")
     @classmethod
     def _no_duplicate_cidrs(cls, value: list[str]) -> list[str]:
+        for index, cidr in enumerate(value):
+            if cidr.endswith("/0"):
+                # "AWS WAF supports all IPv4 and IPv6 CIDR ranges except for /0" (IP set docs).
+                raise ConfigError(
+                    f"[{index}]: {cidr!r}: a WAF IP set cannot hold /0; leave edge.allowedCidrs "
+                    "empty to admit every source"
+                )
         return _unique(value, "CIDR")
 
 
@@ -911,6 +957,7 @@ class QuotasConfig(_Model):
     api_policy_characters: int = Field(default=8192, ge=8192, alias="apiPolicyCharacters")
     cloudfront_cache_behaviors: int = Field(default=25, ge=25, alias="cloudfrontCacheBehaviors")
     alb_listener_rules: int = Field(default=100, ge=100, alias="albListenerRules")
+    api_resources: int = Field(default=300, ge=300, alias="apiResources")
 
 
 # --------------------------------------------------------------------------------------------
@@ -948,6 +995,43 @@ class StackConfig(_Model):
                     f"[{index}].path: {fn.path!r} is already served by another function"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _expose_names_enabled_entries(self) -> StackConfig:
+        """functions[].expose / widerExposure name entries this stack enables and can serve."""
+        for index, fn in enumerate(self.functions):
+            key = f"functions[{index}]"
+            for j, entry in enumerate(fn.expose or ()):
+                if not self.entry_enabled(entry):
+                    raise ConfigError(
+                        f"{key}.expose[{j}]: {entry} is not enabled in this stack "
+                        f"({entry}.enabled: false); enable it, or remove it from expose"
+                    )
+                if entry == "privateEndpoint" and fn.arn and fn.arn.split(":")[3] != self.region:
+                    raise ConfigError(
+                        f"{key}.expose[{j}]: privateEndpoint serves the Lambda API of "
+                        f"{self.region}; function {fn.name!r} is in {fn.arn.split(':')[3]}"
+                    )
+            entries = self.entries_of(fn)
+            for j, entry in enumerate(fn.wider_exposure):
+                if entry not in entries:
+                    raise ConfigError(
+                        f"{key}.widerExposure[{j}]: {entry} does not serve function "
+                        f"{fn.name!r} (see {key}.expose), so it cannot widen its exposure"
+                    )
+                if entry == "privateEndpoint":
+                    raise ConfigError(
+                        f"{key}.widerExposure[{j}]: privateEndpoint admits IAM principals only, "
+                        "never anonymous callers, so it cannot widen a source restriction"
+                    )
+        for entry in self.enabled_entries:
+            if not self.functions_exposed_by(entry):
+                raise ConfigError(
+                    f"{entry}: enabled, but no function is exposed through it (every "
+                    f"functions[].expose leaves it out); add {entry} to a function's expose, "
+                    f"or set {entry}.enabled: false"
+                )
+        return self
 
     @model_validator(mode="after")
     def _cross_checks(self) -> StackConfig:
@@ -1008,7 +1092,7 @@ class StackConfig(_Model):
         """The edge pattern adds a function URL to each function and routes '/' itself."""
         if not self.edge.enabled:
             return self
-        for index, fn in enumerate(self.functions):
+        for index, fn in self._indexed("edge"):
             if not fn.bundled:
                 # A function URL is function-level configuration (one per function), so
                 # creating one would change a function this stack does not own, collide with a
@@ -1016,8 +1100,8 @@ class StackConfig(_Model):
                 raise ConfigError(
                     f"functions[{index}].arn: edge adds an AWS_IAM function URL to every "
                     f"function, which would modify the existing function {fn.name!r}; expose "
-                    "it with another pattern, or give it a function URL yourself and put your "
-                    "own CloudFront in front"
+                    f"it with another pattern (functions[{index}].expose), or give it a function "
+                    "URL yourself and put your own CloudFront in front"
                 )
             if self.edge.static_site and fn.path == "/":
                 raise ConfigError(
@@ -1045,11 +1129,12 @@ class StackConfig(_Model):
                 "network.azCount: staticIp needs at least 2 availability zones (its Application "
                 "Load Balancer spans two zones or more)"
             )
-        for index, fn in enumerate(self.functions):
+        for index, fn in self._indexed("staticIp"):
             if fn.arn and fn.arn.split(":")[3] != self.region:
                 raise ConfigError(
                     f"functions[{index}].arn: staticIp's ALB in {self.region} can only invoke "
-                    f"functions of its own region; this one is in {fn.arn.split(':')[3]}"
+                    f"functions of its own region; this one is in {fn.arn.split(':')[3]} "
+                    f"(leave staticIp out of functions[{index}].expose)"
                 )
         if sip.https and sip.certificate_arn.split(":")[3] != self.region:
             raise ConfigError(
@@ -1076,7 +1161,7 @@ class StackConfig(_Model):
                     f"{key}.region: an existing VPC (network.vpcId) is in {self.region} only; "
                     f"serving {endpoint.region} too needs a VPC this stack creates there"
                 )
-            existing = [i for i, fn in enumerate(self.functions) if not fn.bundled]
+            existing = [i for i, fn in self._indexed("staticIp") if not fn.bundled]
             if existing:
                 raise ConfigError(
                     f"functions[{existing[0]}].arn: staticIp.regions deploys the functions to "
@@ -1103,17 +1188,29 @@ class StackConfig(_Model):
         api = self.ip_restricted_api
         if not api.enabled:
             return self
+        served = self.functions_exposed_by("ipRestrictedApi")
         for index, route in enumerate(api.routes):
             literal = route_literal_prefix(route.path)
             # A NONE route with a wildcard is only a policy pattern and may span functions.
             if "*" in route.path and route.auth == "NONE":
                 continue
-            if serving_function(literal, self.functions) is None:
-                paths = ", ".join(f.path for f in self.functions)
+            if serving_function(literal, served) is None:
+                paths = ", ".join(f.path for f in served)
                 raise ConfigError(
                     f"ipRestrictedApi.routes[{index}].path: {route.path!r} is not served by any "
                     f"function (function paths: {paths}); the API would answer 403 there anyway"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _exposure_consistent(self) -> StackConfig:
+        """No entry admits sources outside a restriction another entry puts on the same
+        function and path, unless widerExposure says so (rule: components/exposure.py)."""
+        from components.exposure import consistency_error  # it reads this module's types
+
+        message = consistency_error(self)
+        if message:
+            raise ConfigError(message)
         return self
 
     # Last: a config that is wrong in itself is reported as such before anything is counted.
@@ -1130,6 +1227,33 @@ class StackConfig(_Model):
         return self
 
     # -- what the program derives from the config --------------------------------------------
+
+    def entry_enabled(self, entry: str) -> bool:
+        return {
+            "staticIp": self.static_ip.enabled,
+            "ipRestrictedApi": self.ip_restricted_api.enabled,
+            "edge": self.edge.enabled,
+            "privateEndpoint": self.private_endpoint.enabled,
+        }[entry]
+
+    @property
+    def enabled_entries(self) -> list[str]:
+        return [e for e in ENTRIES if self.entry_enabled(e)]
+
+    def entries_of(self, fn: FunctionConfig) -> list[str]:
+        """The entries that serve ``fn``: its expose list, or every enabled entry."""
+        return list(fn.expose) if fn.expose is not None else self.enabled_entries
+
+    def functions_exposed_by(self, entry: str) -> list[FunctionConfig]:
+        """The functions ``entry`` serves, in config order (what its component receives)."""
+        if not self.entry_enabled(entry):
+            return []
+        return [fn for fn in self.functions if entry in self.entries_of(fn)]
+
+    def _indexed(self, entry: str) -> list[tuple[int, FunctionConfig]]:
+        """(index in functions, function) for the functions ``entry`` serves: for messages."""
+        served = {fn.name for fn in self.functions_exposed_by(entry)}
+        return [(i, fn) for i, fn in enumerate(self.functions) if fn.name in served]
 
     def patterns_needing_vpc(self) -> list[str]:
         """Keys of the enabled patterns that put something in a VPC (empty = no network)."""

@@ -87,6 +87,14 @@ def plan_methods(
     return sorted(methods.values(), key=lambda m: (m.path.count("/"), m.path, m.http_method))
 
 
+def resource_paths(methods: Sequence[ApiMethod]) -> set[str]:
+    """Every API Gateway resource the methods need, the root ("/") included."""
+    paths = {"/"}
+    for method in methods:
+        paths.update(_prefixes(method.path))
+    return paths
+
+
 def _slugs(paths: Sequence[str]) -> dict[str, str]:
     """Readable, unique child-name parts for resource paths ('/admin/{proxy+}' -> 'admin-proxy')."""
     slugs: dict[str, str] = {}
@@ -321,9 +329,7 @@ class IpRestrictedApi(pulumi.ComponentResource):
         functions: dict[str, ExposedFunction],
     ) -> list[pulumi.Resource]:
         here = pulumi.ResourceOptions(parent=self)
-        paths = {"/"}
-        for method in methods:
-            paths.update(_prefixes(method.path))
+        paths = resource_paths(methods)
         slugs = _slugs(sorted(paths))
         resource_ids: dict[str, pulumi.Output[str]] = {"/": api.root_resource_id}
         children: list[pulumi.Resource] = []

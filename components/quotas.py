@@ -76,6 +76,8 @@ ALB_RULES = Quota(
     "alb_listener_rules",
 )
 ALB_TARGET_GROUPS = Quota("Target Groups per Application Load Balancer", 100, ALB_QUOTAS)
+# The root resource counts: "Resources per API" is every resource of the REST API.
+API_RESOURCES = Quota("Resources per API", 300, API_GATEWAY_QUOTAS, "api_resources")
 # "An IP set can hold up to 10,000 IP addresses or IP address ranges to check."
 WAF_IP_SET_ADDRESSES = Quota("IP addresses and address ranges per IP set", 10_000, WAF_IP_SETS)
 
@@ -86,6 +88,7 @@ QUOTAS = (
     ALB_RULES,
     ALB_TARGET_GROUPS,
     WAF_IP_SET_ADDRESSES,
+    API_RESOURCES,
 )
 
 
@@ -189,10 +192,23 @@ def usages(config: StackConfig) -> Iterator[Usage]:
             "characters of resource policy (compact JSON, as the program sends it)",
             "merge adjacent CIDRs, or routes that share their lists",
         )
+        from components.ip_restricted_api import plan_methods, resource_paths
+
+        methods = plan_methods(config.functions_exposed_by("ipRestrictedApi"), api)
+        yield _usage(
+            config,
+            "functions",
+            API_RESOURCES,
+            len(resource_paths(methods)),
+            "API Gateway resources (the root, each function path segment with its {proxy+}, "
+            "and each AWS_IAM route's segments)",
+            "split the functions over two APIs (two stacks)",
+        )
     if config.edge.enabled:
         from components.edge import behavior_order, path_patterns
 
-        behaviors = sum(len(path_patterns(f.path)) for f in behavior_order(config.functions))
+        served = config.functions_exposed_by("edge")
+        behaviors = sum(len(path_patterns(f.path)) for f in behavior_order(served))
         yield _usage(
             config,
             "functions",
@@ -241,6 +257,7 @@ def _static_ip_usages(config: StackConfig) -> Iterator[Usage]:
         # The ALB's group then admits the NLB's group only: one rule per port.
         where = "the NLB's security group"
     sources = client_sources(sip)
+    served = config.functions_exposed_by("staticIp")
     for version, family in ((4, "cidr_ipv4"), (6, "cidr_ipv6")):
         count = sum(1 for s in sources if family in s)
         yield _usage(
@@ -252,7 +269,7 @@ def _static_ip_usages(config: StackConfig) -> Iterator[Usage]:
             f"x {_plural(len(ports), 'listener port')})",
             "a quota per address family; merge adjacent CIDRs",
         )
-    rules = len(routed_functions(config.functions)) + (len(ports) if sip.entry == "nlb" else 0)
+    rules = len(routed_functions(served)) + (len(ports) if sip.entry == "nlb" else 0)
     yield _usage(
         config,
         "functions",
@@ -265,7 +282,7 @@ def _static_ip_usages(config: StackConfig) -> Iterator[Usage]:
         config,
         "functions",
         ALB_TARGET_GROUPS,
-        len(config.functions),
+        len(served),
         "target groups on each ALB (one per function)",
         "split the functions over two stacks",
     )

@@ -74,6 +74,19 @@ def test_valid_schedules_are_accepted(schedule: str) -> None:
     assert config.ip_range_sync.schedule == schedule
 
 
+def test_the_longest_function_path_fits_an_alb_path_pattern(synth) -> None:
+    path = "/" + "a" * 125
+    result = synth(
+        {
+            "functions": [{"name": "app", "handler": "app", "path": path}],
+            "staticIp": {"enabled": True},
+        }
+    )
+    (rule,) = result.of_type("aws:lb/listenerRule:ListenerRule")
+    patterns = rule.inputs["conditions"][0]["pathPattern"]["values"]
+    assert max(len(p) for p in patterns) == 128
+
+
 def test_string_numbers_from_cli_are_accepted() -> None:
     config = parse_config(
         {"ipRangeSync": {"ports": ["443"]}, "network": {"azCount": "3"}}, "eu-west-1"
@@ -89,6 +102,18 @@ def test_string_booleans_from_cli_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("config", "key_path", "fragment"),
     [
+        # a WAF IP set refuses /0 (admitting everyone is an empty allowedCidrs)
+        (
+            {"edge": {"allowedCidrs": ["10.0.0.0/8", "::/0"]}},
+            "edge.allowedCidrs[1]",
+            "a WAF IP set cannot hold /0",
+        ),
+        # the ALB path pattern "<path>/*" is at most 128 characters
+        (
+            {"functions": [{"name": "app", "handler": "app", "path": "/" + "a" * 126}]},
+            "functions[0].path",
+            "127 characters; a function path is at most 126",
+        ),
         # invalid or host-bit CIDRs
         (
             {"staticIp": {"allowedCidrs": ["10.0.0.0/8", "10.0.0.300/8"]}},

@@ -40,6 +40,8 @@ SAMPLES: dict[str, tuple[str, ...]] = {
     "functions[0].handler": ("app",),
     "functions[0].arn": ("arn:aws:lambda:eu-west-1:123456789012:function:legacy_Fn-1",),
     "functions[0].path": ("/api/v1", "/a.b_c~d-e"),
+    "functions[0].expose[0]": ("ipRestrictedApi",),
+    "functions[0].widerExposure[0]": ("ipRestrictedApi",),
     "network.vpcId": ("vpc-0123456789abcdef0",),
     "network.publicSubnetIds[0]": ("subnet-0123456789abcdef0",),
     "network.privateSubnetIds[0]": ("subnet-0a1b2c3d",),
@@ -81,6 +83,8 @@ SAMPLES: dict[str, tuple[str, ...]] = {
 # Other keys a sample needs to be valid where it is (the value is merged into these).
 CONTEXT: dict[str, dict[str, Any]] = {
     "staticIp.allowedCidrs[0]": {"staticIp": {"ipAddressType": "DUAL_STACK"}},
+    "functions[0].expose[0]": {"ipRestrictedApi": {"enabled": True}},
+    "functions[0].widerExposure[0]": {"ipRestrictedApi": {"enabled": True}},
 }
 
 

@@ -403,6 +403,14 @@ def test_edge_ip_set_past_10000_addresses(synth_error, family: str) -> None:
 def test_every_usage_of_the_default_config_is_far_below_its_quota() -> None:
     config = parse_config(
         {
+            "functions": [
+                {
+                    "name": "app",
+                    "handler": "app",
+                    "path": "/",
+                    "widerExposure": ["staticIp", "edge"],
+                }
+            ],
             "staticIp": {"enabled": True},
             "ipRestrictedApi": {"enabled": True, "allow": ["203.0.113.0/24"]},
             "edge": {"enabled": True},
@@ -415,3 +423,41 @@ def test_every_usage_of_the_default_config_is_far_below_its_quota() -> None:
     assert {u.quota for u in counted} == set(quotas.QUOTAS)
     assert all(u.used <= u.limit for u in counted)
     assert quotas.first_exceeded(config) is None
+
+
+# -- API Gateway resources --------------------------------------------------------------------
+
+API_RESOURCE = "aws:apigateway/resource:Resource"
+
+
+def test_api_at_300_resources_counting_its_root(synth) -> None:
+    # '/' and '/{proxy+}' for the root function, '/pN' and '/pN/{proxy+}' for each other one.
+    result = synth({"functions": routed(149, root=True), "ipRestrictedApi": {"enabled": True}})
+    assert len(result.of_type(API_RESOURCE)) + 1 == 300  # the API's own root resource counts
+
+
+def test_api_one_resource_past_the_quota(synth_error) -> None:
+    message = synth_error({"functions": routed(150), "ipRestrictedApi": {"enabled": True}})
+    refused(
+        message, "functions", "301 API Gateway resources", "quota of 300", "quotas.apiResources"
+    )
+
+
+# -- counts follow functions[].expose ----------------------------------------------------------
+
+
+def test_only_the_functions_an_entry_exposes_count_against_its_quotas(synth) -> None:
+    # 101 functions off '/' would be 101 ALB rules; exposed through the API only, the ALB
+    # routes just the one function that staticIp serves.
+    api_only = [{**f, "expose": ["ipRestrictedApi"]} for f in routed(101)]
+    config = {
+        "functions": [{"name": "app", "handler": "app", "path": "/x"}, *api_only],
+        "staticIp": {"enabled": True},
+        "ipRestrictedApi": {"enabled": True},
+    }
+    (rules,) = [
+        u for u in quotas.usages(parse_config(config, REGION)) if u.quota is quotas.ALB_RULES
+    ]
+    assert rules.used == 1
+    result = synth(config)
+    assert len(result.of_type(RULE)) == 1 and len(result.of_type(TARGET_GROUP)) == 1

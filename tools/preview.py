@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         "arrows point from a resource to the resources that depend on it.\n\n"
         f"```mermaid\n{render_mermaid(result)}\n```\n"
     )
+    from tools.exposure_view import show_exposure
+
+    show_exposure(result, out)  # the exposure table, and its request paths next to the graph
     print(f"\nDiagram: {out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out}")
     if args.check:
         return _report_check(result)
