@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -24,9 +25,17 @@ import pulumi_aws as aws
 
 from components.config import PrivateEndpointConfig, is_account_id
 from components.function import ExposedFunction
-from components.network import Network, interface_endpoint
+from components.network import InterfaceEndpointSpec, Network, interface_endpoint
 
 INVOKE_ACTION = "lambda:InvokeFunction"
+
+
+@dataclass(frozen=True)
+class PrivateLambdaEndpointArgs:
+    config: PrivateEndpointConfig
+    functions: Sequence[ExposedFunction]
+    network: Network
+    region: str  # the stack's: the endpoint serves this region's Lambda API
 
 
 def lambda_endpoint_service_name(region: str) -> str:
@@ -104,20 +113,18 @@ class PrivateLambdaEndpoint(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: PrivateEndpointConfig,
-        functions: Sequence[ExposedFunction],
-        network: Network,
-        region: str,
+        args: PrivateLambdaEndpointArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("lambda-exposure:index:PrivateLambdaEndpoint", name, None, opts)
+        config, functions, network, region = args.config, args.functions, args.network, args.region
         invoke_here = pulumi.InvokeOutputOptions(parent=self)
         tags = {"lambda-exposure:pattern": "privateEndpoint"}
 
         identity = aws.get_caller_identity_output(opts=invoke_here)
         partition = aws.get_partition_output(opts=invoke_here)
         principals = pulumi.Output.all(identity.account_id, partition.partition).apply(
-            lambda args: principal_arns(config.allowed_principals, args[0], args[1])
+            lambda found: principal_arns(config.allowed_principals, found[0], found[1])
         )
         # This endpoint serves the Lambda API of the stack's region (no cross-region service
         # region is set): an existing function elsewhere cannot be invoked through it, so it is
@@ -138,7 +145,7 @@ class PrivateLambdaEndpoint(pulumi.ComponentResource):
             )
         arns = pulumi.Output.all(*[fn.arn for fn in reachable])
         self.policy = pulumi.Output.all(principals, arns).apply(
-            lambda args: json.dumps(endpoint_policy(args[0], args[1], config.allowed_actions))
+            lambda parts: json.dumps(endpoint_policy(parts[0], parts[1], config.allowed_actions))
         )
 
         private_dns: pulumi.Input[bool] = config.private_dns and network.private_dns(
@@ -152,15 +159,17 @@ class PrivateLambdaEndpoint(pulumi.ComponentResource):
         # calls, which the policy refuses. Hence an explicit choice in an existing VPC
         # (config.private_dns_effect). Peered VPCs come in via allowedCidrs.
         endpoint, security_group = interface_endpoint(
-            name,
-            network,
-            service_name=lambda_endpoint_service_name(region),
-            private_dns=private_dns,
-            description="lambda-exposure privateEndpoint: HTTPS to the Lambda API endpoint",
-            parent=self,
-            extra_cidrs=config.allowed_cidrs,
-            policy=self.policy,
-            tags=tags,
+            InterfaceEndpointSpec(
+                name=name,
+                parent=self,
+                network=network,
+                service_name=lambda_endpoint_service_name(region),
+                private_dns=private_dns,
+                description="lambda-exposure privateEndpoint: HTTPS to the Lambda API endpoint",
+                extra_cidrs=config.allowed_cidrs,
+                policy=self.policy,
+                tags=tags,
+            )
         )
 
         self.endpoint_id = endpoint.id

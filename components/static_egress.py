@@ -16,6 +16,8 @@ layer warns that they keep their own egress.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
@@ -25,6 +27,13 @@ from components.network import Network
 
 # The whoami handler reads this to prove the egress IP (``?egress=1``); see handlers/app.py.
 ECHO_URL_ENV = "EGRESS_ECHO_URL"
+
+
+@dataclass(frozen=True)
+class StaticEgressArgs:
+    config: StaticEgressConfig
+    # A VPC this stack creates: its private route tables get the default route to the NAT.
+    network: Network
 
 
 def nat_count(config: StaticEgressConfig, az_count: int) -> int:
@@ -47,13 +56,10 @@ class StaticEgress(pulumi.ComponentResource):
     nat_gateway_ids: list[pulumi.Output[str]]
 
     def __init__(
-        self,
-        name: str,
-        config: StaticEgressConfig,
-        network: Network,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: StaticEgressArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lambda-exposure:index:StaticEgress", name, None, opts)
+        config, network = args.config, args.network
         if network.existing or not network.private_route_table_ids:
             # config.py refuses this first; kept so the component cannot be misused elsewhere.
             raise pulumi.RunError(
