@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.config import EdgeConfig
 from components.edge_signer_function import EDGE_REGION, EdgeSignerFunction, EdgeSignerFunctionArgs
 from components.function import ExposedFunction
@@ -91,20 +92,18 @@ def origin_id(fn: ExposedFunction) -> str:
     return f"function-{fn.name}"
 
 
-class EdgeProtectedUrl(pulumi.ComponentResource):
+class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
     """Function URLs (AWS_IAM) behind one CloudFront distribution that signs every request."""
 
+    TYPE = "lambda-exposure:index:EdgeProtectedUrl"
     url: pulumi.Output[str]
     function_urls: dict[str, pulumi.Output[str]]
     distribution: aws.cloudfront.Distribution
     web_acl: aws.wafv2.WebAcl | None
     signer: EdgeSignerFunction | None
 
-    def __init__(
-        self, name: str, args: EdgeProtectedUrlArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lambda-exposure:index:EdgeProtectedUrl", name, None, opts)
-        self._name = name
+    def _build(self) -> pulumi.Inputs:
+        name, args = self._name, self._args
         config, functions = args.config, args.functions
         here = pulumi.ResourceOptions(parent=self)
 
@@ -123,24 +122,7 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
         self.function_urls = {n: u.function_url for n, u in urls.items()}
 
         # 2. Who signs: OAC (CloudFront itself) or the Lambda@Edge signer.
-        lambda_oac = None
-        self.signer = None
-        if config.signing == "oac":
-            lambda_oac = aws.cloudfront.OriginAccessControl(
-                f"{name}-lambda-oac",
-                description="lambda-exposure: CloudFront signs requests to the function URLs",
-                origin_access_control_origin_type="lambda",
-                # "always": a viewer's own Authorization header is never passed through unsigned.
-                signing_behavior="always",
-                signing_protocol="sigv4",
-                opts=here,
-            )
-        else:
-            self.signer = EdgeSignerFunction(
-                f"{name}-signer",
-                EdgeSignerFunctionArgs(functions, retain=config.retain_edge_function),
-                opts=here,
-            )
+        lambda_oac = self._signing()
 
         # 3. Optional static site at the default behavior.
         site = None
@@ -164,7 +146,7 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
                     "origin_access_control_id": site.origin_access_control.id,
                 }
             )
-        self.distribution = self._distribution(args, origins, site)
+        self.distribution = self._distribution(origins, site)
 
         # 6. OAC: the functions accept CloudFront's signature for this distribution only. These
         # need the distribution's ARN, so they follow it; CloudFront takes minutes to deploy,
@@ -178,21 +160,39 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
             site.allow_reads_from(self.distribution, name=f"{name}-site-policy", parent=self)
 
         self.url = self.distribution.domain_name.apply(lambda d: f"https://{d}/")
-        self.register_outputs(
-            {
-                "edgeUrl": self.url,
-                "functionUrls": self.function_urls,
-                "distributionId": self.distribution.id,
-            }
+        return {
+            "edgeUrl": self.url,
+            "functionUrls": self.function_urls,
+            "distributionId": self.distribution.id,
+        }
+
+    def _signing(self) -> aws.cloudfront.OriginAccessControl | None:
+        """The Origin Access Control CloudFront signs with, or None with the signer (``signer``)."""
+        config, here = self._args.config, pulumi.ResourceOptions(parent=self)
+        self.signer = None
+        if config.signing != "oac":
+            self.signer = EdgeSignerFunction(
+                f"{self._name}-signer",
+                EdgeSignerFunctionArgs(self._args.functions, retain=config.retain_edge_function),
+                opts=here,
+            )
+            return None
+        return aws.cloudfront.OriginAccessControl(
+            f"{self._name}-lambda-oac",
+            description="lambda-exposure: CloudFront signs requests to the function URLs",
+            origin_access_control_origin_type="lambda",
+            # "always": a viewer's own Authorization header is never passed through unsigned.
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=here,
         )
 
     def _distribution(
         self,
-        args: EdgeProtectedUrlArgs,
         origins: Sequence[aws.cloudfront.DistributionOriginArgsDict],
         site: StaticSiteBucket | None,
     ) -> aws.cloudfront.Distribution:
-        config, functions = args.config, args.functions
+        config, functions = self._args.config, self._args.functions
         default_fn = next((f for f in functions if f.path == "/"), None)
         if site is not None:
             default_behavior = self._site_behavior()
@@ -292,27 +292,23 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
         ``lambda:InvokeFunctionUrl``; the former is limited to invocations that come through
         the function URL (``invoked_via_function_url``), so CloudFront gains no Invoke API.
         """
-        here = pulumi.ResourceOptions(parent=self)
-        aws.lambda_.Permission(
-            f"{self._name}-{fn.name}-cf-invoke-url",
-            function=fn.function_name,
-            action="lambda:InvokeFunctionUrl",
-            principal="cloudfront.amazonaws.com",
-            source_arn=self.distribution.arn,
-            function_url_auth_type="AWS_IAM",
-            region=fn.region,
-            opts=here,
+        # (name suffix, action, function_url_auth_type, invoked_via_function_url)
+        grants = (
+            ("cf-invoke-url", "lambda:InvokeFunctionUrl", "AWS_IAM", None),
+            ("cf-invoke", "lambda:InvokeFunction", None, True),
         )
-        aws.lambda_.Permission(
-            f"{self._name}-{fn.name}-cf-invoke",
-            function=fn.function_name,
-            action="lambda:InvokeFunction",
-            principal="cloudfront.amazonaws.com",
-            source_arn=self.distribution.arn,
-            invoked_via_function_url=True,
-            region=fn.region,
-            opts=here,
-        )
+        for suffix, action, url_auth_type, via_url in grants:
+            aws.lambda_.Permission(
+                f"{self._name}-{fn.name}-{suffix}",
+                function=fn.function_name,
+                action=action,
+                principal="cloudfront.amazonaws.com",
+                source_arn=self.distribution.arn,
+                function_url_auth_type=url_auth_type,
+                invoked_via_function_url=via_url,
+                region=fn.region,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     # -- WAF -----------------------------------------------------------------------------------
 

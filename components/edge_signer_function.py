@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.function import RUNTIME, ExposedFunction, assume_role_policy, code_archive
 
 EDGE_REGION = "us-east-1"  # the only region CloudFront accepts Lambda@Edge functions from
@@ -100,19 +101,18 @@ def edge_logging_policy(function_arn: str, function_name: str) -> str:
     )
 
 
-class EdgeSignerFunction(pulumi.ComponentResource):
+class EdgeSignerFunction(Component[EdgeSignerFunctionArgs]):
     """The signer function in us-east-1, its role, and the published version CloudFront uses."""
 
+    TYPE = "lambda-exposure:index:EdgeSignerFunction"
     qualified_arn: pulumi.Output[str]
     function: aws.lambda_.Function
     role: aws.iam.Role
     # Policies the distribution must wait for, so the first signed request can invoke and log.
     ready: list[pulumi.Resource]
 
-    def __init__(
-        self, name: str, args: EdgeSignerFunctionArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lambda-exposure:index:EdgeSignerFunction", name, None, opts)
+    def _build(self) -> pulumi.Inputs:
+        name, args = self._name, self._args
         here = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(
             f"{name}-role",
@@ -157,6 +157,4 @@ class EdgeSignerFunction(pulumi.ComponentResource):
         )
         self.ready = [invoke, logging]
         self.qualified_arn = self.function.qualified_arn
-        self.register_outputs(
-            {"qualifiedArn": self.qualified_arn, "functionName": self.function.name}
-        )
+        return {"qualifiedArn": self.qualified_arn, "functionName": self.function.name}

@@ -16,6 +16,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.config import HANDLERS_DIR, FunctionConfig
 from components.naming import physical_name
 from components.region import Region
@@ -136,21 +137,17 @@ def vpc_access_policy() -> str:
     )
 
 
-class ExposedFunctions(pulumi.ComponentResource):
+class ExposedFunctions(Component[ExposedFunctionsArgs]):
     """Creates the bundled functions and looks up the existing ones."""
 
+    TYPE = "lambda-exposure:index:ExposedFunctions"
     functions: list[ExposedFunction]
 
-    def __init__(
-        self, name: str, args: ExposedFunctionsArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lambda-exposure:index:ExposedFunctions", name, None, opts)
-        self._name = name
-        self._args = args
+    def _build(self) -> pulumi.Inputs:
         self.functions = [
-            self._bundled(fn) if fn.bundled else self._existing(fn) for fn in args.functions
+            self._bundled(fn) if fn.bundled else self._existing(fn) for fn in self._args.functions
         ]
-        self.register_outputs({"functionArns": {f.name: f.arn for f in self.functions}})
+        return {"functionArns": {f.name: f.arn for f in self.functions}}
 
     def _bundled(self, fn: FunctionConfig) -> ExposedFunction:
         """Log group → role → its policies → the function, which waits for them."""

@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import ChildNames, PrivateBucketSpec, private_bucket, tls_only_policy
+from components.component import Component
 from components.config import IpRangeSyncConfig
 from components.function import (
     ARCHITECTURE,
@@ -103,9 +104,10 @@ def state_key_for(selection: Mapping[str, str]) -> str:
     return f"ip-range-sync/{digest[:16]}.json"
 
 
-class IpRangeSync(pulumi.ComponentResource):
+class IpRangeSync(Component[IpRangeSyncArgs]):
     """The targets, the function that fills them, and its three triggers (SNS, schedule, deploy)."""
 
+    TYPE = "lambda-exposure:index:IpRangeSync"
     outputs: dict[str, Any]
     prefix_lists: dict[int, aws.ec2.ManagedPrefixList]
     security_groups: list[aws.ec2.SecurityGroup]
@@ -119,11 +121,8 @@ class IpRangeSync(pulumi.ComponentResource):
     subscription: aws.sns.TopicSubscription | None
     initial_sync: aws.lambda_.Invocation | None
 
-    def __init__(
-        self, name: str, args: IpRangeSyncArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lambda-exposure:index:IpRangeSync", name, None, opts)
-        self._name = name
+    def _build(self) -> pulumi.Inputs:
+        name, args = self._name, self._args
         self._config = args.config
         self._tags = {"lambda-exposure:pattern": "ipRangeSync"}
         for note in args.config.coverage_notes():
@@ -165,14 +164,12 @@ class IpRangeSync(pulumi.ComponentResource):
             self.outputs["wafIpSetArn"] = self.ip_sets[4].arn
         if 6 in self.ip_sets:
             self.outputs["wafIpSetArnIpv6"] = self.ip_sets[6].arn
-        self.register_outputs(
-            {
-                **self.outputs,
-                "functionName": self.function_name,
-                "stateBucket": self.state_bucket,
-                "failureQueueUrl": self.failure_queue_url,
-            }
-        )
+        return {
+            **self.outputs,
+            "functionName": self.function_name,
+            "stateBucket": self.state_bucket,
+            "failureQueueUrl": self.failure_queue_url,
+        }
 
     # -- the targets: created empty, their contents belong to the function -------------------
 

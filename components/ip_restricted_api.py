@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.api_policy import digest, policy_json, route_methods
+from components.component import Component
 from components.config import (
     IpRestrictedApiConfig,
     route_literal_prefix,
@@ -153,22 +154,18 @@ def access_log_format(private: bool) -> str:
     return json.dumps(fields, separators=(",", ":"))
 
 
-class IpRestrictedApi(pulumi.ComponentResource):
+class IpRestrictedApi(Component[IpRestrictedApiArgs]):
     """REST API + resource policy (per-route IP allow/deny, optional IAM) + Lambda proxies."""
 
+    TYPE = "lambda-exposure:index:IpRestrictedApi"
     url: pulumi.Output[str]
     rest_api_id: pulumi.Output[str]
     execution_arn: pulumi.Output[str]
     policy: pulumi.Output[str]
     vpc_endpoint_id: pulumi.Output[str] | None
 
-    def __init__(
-        self, name: str, args: IpRestrictedApiArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lambda-exposure:index:IpRestrictedApi", name, None, opts)
-        self._name = name
-        self._args = args
-        config = args.config
+    def _build(self) -> pulumi.Inputs:
+        config = self._args.config
         endpoint = self._vpc_endpoint() if config.private else None
         self.vpc_endpoint_id = endpoint.id if endpoint is not None else None
         api = self._rest_api(endpoint)
@@ -181,7 +178,7 @@ class IpRestrictedApi(pulumi.ComponentResource):
             api.execution_arn, endpoint.id if endpoint is not None else None
         ).apply(lambda parts: policy_json(parts[0], config, parts[1]))
         policy = aws.apigateway.RestApiPolicy(
-            f"{name}-policy",
+            f"{self._name}-policy",
             rest_api_id=api.id,
             policy=self.policy,
             region=None,
@@ -190,20 +187,18 @@ class IpRestrictedApi(pulumi.ComponentResource):
         if endpoint is not None:
             self._endpoint_policy(endpoint, api)
 
-        methods = plan_methods(args.functions, config)
+        methods = plan_methods(self._args.functions, config)
         children = self._methods(api, methods)
         self._permissions(api, methods)
         deployment = self._deployment(api, methods, [policy, *children])
         stage = self._stage(api, deployment)
         self.url = stage.invoke_url
-        self.register_outputs(
-            {
-                "apiUrl": self.url,
-                "restApiId": api.id,
-                "policy": self.policy,
-                "vpcEndpointId": self.vpc_endpoint_id,
-            }
-        )
+        return {
+            "apiUrl": self.url,
+            "restApiId": api.id,
+            "policy": self.policy,
+            "vpcEndpointId": self.vpc_endpoint_id,
+        }
 
     # -- PRIVATE: the interface endpoint callers come through ----------------------------------
 

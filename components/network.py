@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.config import NetworkConfig
 
 
@@ -135,9 +136,10 @@ class _Zone:
     vpc: aws.ec2.Vpc
 
 
-class Network(pulumi.ComponentResource):
+class Network(Component[NetworkArgs]):
     """A new or existing VPC, with what the patterns read from it."""
 
+    TYPE = "lambda-exposure:index:Network"
     vpc_id: pulumi.Output[str]
     cidr_block: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
@@ -152,24 +154,17 @@ class Network(pulumi.ComponentResource):
     # Resources a NAT gateway or internet-facing load balancer must wait for (the IGW attachment).
     internet_ready: Sequence[pulumi.Resource]
 
-    def __init__(
-        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lambda-exposure:index:Network", name, None, opts)
-        self._name = name
-        self._args = args
-        self.existing = args.config.existing
-        if args.config.existing:
+    def _build(self) -> pulumi.Inputs:
+        self.existing = self._args.config.existing
+        if self.existing:
             self._use_existing()
         else:
             self._create()
-        self.register_outputs(
-            {
-                "vpcId": self.vpc_id,
-                "publicSubnetIds": self.public_subnet_ids,
-                "privateSubnetIds": self.private_subnet_ids,
-            }
-        )
+        return {
+            "vpcId": self.vpc_id,
+            "publicSubnetIds": self.public_subnet_ids,
+            "privateSubnetIds": self.private_subnet_ids,
+        }
 
     def private_dns(self, key_path: str, remedy: str = "") -> pulumi.Input[bool]:
         """``private_dns_enabled`` for an interface endpoint in this network.
@@ -182,7 +177,7 @@ class Network(pulumi.ComponentResource):
         if not self.existing:
             return True
         return pulumi.Output.all(self.vpc_id, self.dns_support, self.dns_hostnames).apply(
-            lambda args: check_private_dns(args[0], bool(args[1]), bool(args[2]), key_path, remedy)
+            lambda vpc: check_private_dns(vpc[0], bool(vpc[1]), bool(vpc[2]), key_path, remedy)
         )
 
     def _use_existing(self) -> None:
@@ -215,22 +210,18 @@ class Network(pulumi.ComponentResource):
             # Interface endpoints with private DNS (privateEndpoint, PRIVATE APIs) need both.
             enable_dns_support=True,
             enable_dns_hostnames=True,
-            tags={**self._tags, "Name": f"{name}-vpc"},
+            tags=self._named(f"{name}-vpc"),
             region=region,
             opts=here,
         )
         igw = aws.ec2.InternetGateway(
-            f"{name}-igw",
-            vpc_id=vpc.id,
-            tags={**self._tags, "Name": f"{name}-igw"},
-            region=region,
-            opts=here,
+            f"{name}-igw", vpc_id=vpc.id, tags=self._named(f"{name}-igw"), region=region, opts=here
         )
         public_table = aws.ec2.RouteTable(
             f"{name}-public",
             vpc_id=vpc.id,
             routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
-            tags={**self._tags, "Name": f"{name}-public"},
+            tags=self._named(f"{name}-public"),
             region=region,
             opts=here,
         )
@@ -245,7 +236,7 @@ class Network(pulumi.ComponentResource):
             private_table = aws.ec2.RouteTable(
                 f"{name}-private-{index}",
                 vpc_id=vpc.id,
-                tags={**self._tags, "Name": f"{name}-private-{az}"},
+                tags=self._named(f"{name}-private-{az}"),
                 region=region,
                 opts=here,
             )
@@ -259,6 +250,10 @@ class Network(pulumi.ComponentResource):
         self.dns_hostnames = vpc.enable_dns_hostnames
         self.internet_ready = [igw, public_table]
         self.availability_zones = azs
+
+    def _named(self, name: str) -> dict[str, str]:
+        """The tags of every child: who asked for the network, and a console Name."""
+        return {**self._tags, "Name": name}
 
     def _zones(self) -> list[str]:
         """The first ``azCount`` Availability Zones of the region, or a clear error."""
@@ -293,11 +288,7 @@ class Network(pulumi.ComponentResource):
             # Nothing here needs an automatic public IP: load balancers and NAT gateways get
             # their own addresses.
             map_public_ip_on_launch=False,
-            tags={
-                **self._tags,
-                "Name": f"{self._name}-{tier}-{zone.name}",
-                "lambda-exposure:tier": tier,
-            },
+            tags={**self._named(f"{self._name}-{tier}-{zone.name}"), "lambda-exposure:tier": tier},
             region=region,
             opts=here,
         )

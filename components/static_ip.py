@@ -32,7 +32,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -48,6 +47,7 @@ from components.alb import (
     security_group,
 )
 from components.alb import routed_functions as routed_functions  # the ALB's rule order
+from components.component import Component
 from components.config import FunctionConfig, NetworkConfig, RegionEndpoint, StaticIpConfig
 from components.function import ExposedFunction, ExposedFunctions, ExposedFunctionsArgs
 from components.naming import physical_name
@@ -77,16 +77,20 @@ def listener_ports(config: StaticIpConfig) -> list[int]:
     return listener_ports_for(config.https)
 
 
-def ipv4_addresses(ip_sets: Sequence[Any]) -> list[str]:
-    """The IPv4 addresses of an accelerator's ``ip_sets`` (typed objects or plain dicts)."""
+# What an accelerator's ``ip_sets`` output holds: typed objects, or plain dicts from the mocks.
+IpSet = aws.globalaccelerator.outputs.AcceleratorIpSet | Mapping[str, Sequence[str]]
+
+
+def ipv4_addresses(ip_sets: Sequence[IpSet] | None) -> list[str]:
+    """The IPv4 addresses of an accelerator's ``ip_sets``."""
     return _addresses(ip_sets, 4)
 
 
-def ipv6_addresses(ip_sets: Sequence[Any]) -> list[str]:
+def ipv6_addresses(ip_sets: Sequence[IpSet] | None) -> list[str]:
     return _addresses(ip_sets, 6)
 
 
-def _addresses(ip_sets: Sequence[Any], version: int) -> list[str]:
+def _addresses(ip_sets: Sequence[IpSet] | None, version: int) -> list[str]:
     found: list[str] = []
     for ip_set in ip_sets or []:
         addresses = (
@@ -123,35 +127,30 @@ def client_sources(config: StaticIpConfig) -> list[IngressSource]:
     return sources
 
 
-class StaticIpEntry(pulumi.ComponentResource):
+class StaticIpEntry(Component[StaticIpEntryArgs]):
     """Fixed IPs (Global Accelerator or NLB + Elastic IPs) → internal ALB → Lambda."""
 
+    TYPE = "lambda-exposure:index:StaticIpEntry"
     static_ips: pulumi.Output[list[str]]
     static_ipv6s: pulumi.Output[list[str]]
     urls: pulumi.Output[list[str]]
     albs: list[LambdaAlb]
 
-    def __init__(
-        self, name: str, args: StaticIpEntryArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lambda-exposure:index:StaticIpEntry", name, None, opts)
-        self._name = name
-        self._args = args
-        self._ports = listener_ports(args.config)
+    def _build(self) -> pulumi.Inputs:
+        config = self._args.config
+        self._ports = listener_ports(config)
         self.static_ipv6s = pulumi.Output.from_input([])
-        if args.config.entry == "nlb":
+        if config.entry == "nlb":
             self._nlb_entry()
         else:
             self._accelerator_entry()
-        self.urls = self.static_ips.apply(lambda ips: urls_for(ips, args.config.https))
-        self.register_outputs(
-            {
-                "staticIps": self.static_ips,
-                "staticIpv6s": self.static_ipv6s,
-                "staticIpUrls": self.urls,
-                "albArns": [a.alb.arn for a in self.albs],
-            }
-        )
+        self.urls = self.static_ips.apply(lambda ips: urls_for(ips, config.https))
+        return {
+            "staticIps": self.static_ips,
+            "staticIpv6s": self.static_ipv6s,
+            "staticIpUrls": self.urls,
+            "albArns": [a.alb.arn for a in self.albs],
+        }
 
     # -- Global Accelerator → ALB ---------------------------------------------------------------
 
@@ -262,47 +261,14 @@ class StaticIpEntry(pulumi.ComponentResource):
                 f"{name}-eip-{index}",
                 domain="vpc",
                 tags={**TAGS, "Name": f"{name}-eip-{index}"},
+                region=None,
                 # The addresses the client allow-lists: never released by a destroy or by a
                 # change elsewhere in the stack unless protectStaticIps is turned off first.
                 opts=pulumi.ResourceOptions(parent=self, protect=config.protect_static_ips),
             )
             for index in range(len(network.public_subnet_ids))
         ]
-        # NLB security groups can only be given when the NLB is created; it is the NLB's group
-        # that carries the allow-list, the ALB's group then admits only the NLB.
-        nlb_group = security_group(
-            GroupSpec(
-                name=f"{name}-nlb",
-                parent=self,
-                vpc_id=network.vpc_id,
-                description="lambda-exposure staticIp: clients to the NLB (allow-list)",
-                sources=client_sources(config),
-                ports=self._ports,
-                tags=TAGS,
-            )
-        )
-        nlb = aws.lb.LoadBalancer(
-            f"{name}-nlb",
-            name=physical_name(f"{name}-nlb", "load-balancer"),
-            load_balancer_type="network",
-            internal=False,
-            subnet_mappings=[
-                {"subnet_id": subnet, "allocation_id": eip.allocation_id}
-                for subnet, eip in zip(network.public_subnet_ids, eips, strict=True)
-            ],
-            security_groups=[nlb_group.id],
-            # The ALB target spans the ALB's zones; cross-zone lets every NLB zone reach it even
-            # when an existing VPC's public and private subnets are not in the same zones.
-            enable_cross_zone_load_balancing=True,
-            tags={**TAGS, "Name": f"{name}-nlb"},
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=list(network.internet_ready),
-                # A replacement NLB needs the same Elastic IPs, which the old one holds until it
-                # is deleted: delete first (a short outage) rather than fail, or move the IPs.
-                delete_before_replace=True,
-            ),
-        )
+        nlb, nlb_group = self._nlb(eips)
         alb = build_alb(
             AlbSpec(
                 prefix=name,
@@ -331,11 +297,55 @@ class StaticIpEntry(pulumi.ComponentResource):
                 from_port=port,
                 to_port=port,
                 description=f"NLB to the internal ALB on {port}",
+                region=None,
                 opts=here,
             )
         for port in self._ports:
             self._nlb_port(nlb, alb, port)
         self.static_ips = pulumi.Output.all(*[e.public_ip for e in eips]).apply(list)
+
+    def _nlb(
+        self, eips: Sequence[aws.ec2.Eip]
+    ) -> tuple[aws.lb.LoadBalancer, aws.ec2.SecurityGroup]:
+        """The internet-facing NLB, one Elastic IP per public subnet, and its security group."""
+        config, network, name = self._args.config, self._args.network, self._name
+        # NLB security groups can only be given when the NLB is created; it is the NLB's group
+        # that carries the allow-list, the ALB's group then admits only the NLB.
+        group = security_group(
+            GroupSpec(
+                name=f"{name}-nlb",
+                parent=self,
+                vpc_id=network.vpc_id,
+                description="lambda-exposure staticIp: clients to the NLB (allow-list)",
+                sources=client_sources(config),
+                ports=self._ports,
+                tags=TAGS,
+            )
+        )
+        nlb = aws.lb.LoadBalancer(
+            f"{name}-nlb",
+            name=physical_name(f"{name}-nlb", "load-balancer"),
+            load_balancer_type="network",
+            internal=False,
+            subnet_mappings=[
+                {"subnet_id": subnet, "allocation_id": eip.allocation_id}
+                for subnet, eip in zip(network.public_subnet_ids, eips, strict=True)
+            ],
+            security_groups=[group.id],
+            # The ALB target spans the ALB's zones; cross-zone lets every NLB zone reach it even
+            # when an existing VPC's public and private subnets are not in the same zones.
+            enable_cross_zone_load_balancing=True,
+            tags={**TAGS, "Name": f"{name}-nlb"},
+            region=None,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(network.internet_ready),
+                # A replacement NLB needs the same Elastic IPs, which the old one holds until it
+                # is deleted: delete first (a short outage) rather than fail, or move the IPs.
+                delete_before_replace=True,
+            ),
+        )
+        return nlb, group
 
     def _nlb_port(self, nlb: aws.lb.LoadBalancer, alb: LambdaAlb, port: int) -> None:
         """Port ``port`` of the NLB, passed through (TCP) to the same port of the ALB."""
@@ -355,6 +365,7 @@ class StaticIpEntry(pulumi.ComponentResource):
                 "matcher": "200",
             },
             tags=TAGS,
+            region=None,
             opts=here,
         )
         aws.lb.TargetGroupAttachment(
@@ -362,6 +373,7 @@ class StaticIpEntry(pulumi.ComponentResource):
             target_group_arn=target_group.arn,
             target_id=alb.alb.arn,
             port=port,
+            region=None,
             # ELB refuses an ALB target on a port where the ALB has no listener yet.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alb.listeners[port]]),
         )
@@ -373,5 +385,6 @@ class StaticIpEntry(pulumi.ComponentResource):
             protocol="TCP",
             default_actions=[{"type": "forward", "target_group_arn": target_group.arn}],
             tags=TAGS,
+            region=None,
             opts=here,
         )

@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import PrivateBucketSpec, private_bucket, tls_only_policy
+from components.component import Component
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 INDEX = "index.html"
@@ -66,18 +67,17 @@ def site_read_policy(bucket_arn: str, distribution_arn: str) -> str:
     )
 
 
-class StaticSiteBucket(pulumi.ComponentResource):
+class StaticSiteBucket(Component[StaticSiteBucketArgs]):
     """Private, encrypted bucket holding the bundled page, and the OAC CloudFront reads it with."""
 
+    TYPE = "lambda-exposure:index:StaticSiteBucket"
     bucket: aws.s3.Bucket
     origin_access_control: aws.cloudfront.OriginAccessControl
     # Resources the bucket policy must follow (S3 refuses concurrent bucket-level changes).
     settled: list[pulumi.Resource]
 
-    def __init__(
-        self, name: str, args: StaticSiteBucketArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lambda-exposure:index:StaticSiteBucket", name, None, opts)
+    def _build(self) -> pulumi.Inputs:
+        name, args = self._name, self._args
         self._storage = private_bucket(PrivateBucketSpec(name, parent=self, region=args.region))
         self.bucket = self._storage.bucket
         self.settled = self._storage.settled
@@ -102,9 +102,10 @@ class StaticSiteBucket(pulumi.ComponentResource):
             signing_protocol="sigv4",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs(
-            {"bucket": self.bucket.bucket, "originAccessControlId": self.origin_access_control.id}
-        )
+        return {
+            "bucket": self.bucket.bucket,
+            "originAccessControlId": self.origin_access_control.id,
+        }
 
     def allow_reads_from(
         self, distribution: aws.cloudfront.Distribution, *, name: str, parent: pulumi.Resource
