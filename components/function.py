@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -238,8 +237,3 @@ class ExposedFunctions(Component[ExposedFunctionsArgs]):
         return ExposedFunction(
             fn.name, fn.path, False, found.arn, found.invoke_arn, found.function_name, arn_region
         )
-
-
-def handler_source(handler: str) -> Path:
-    """Path of a bundled handler module (for components that package their own handler)."""
-    return HANDLERS_DIR / f"{handler}.py"

@@ -78,6 +78,7 @@ INITIAL_MAX_ENTRIES = 1
 INITIAL_SYNC_EVENT = {"trigger": "deploy"}
 
 _FAMILIES = {4: ("IPv4", "IPV4"), 6: ("IPv6", "IPV6")}  # prefix list / WAF spellings
+TAGS = {"lambda-exposure:pattern": "ipRangeSync"}
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,6 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
 
     def _build(self) -> pulumi.Inputs:
         name, args = self._name, self._args
-        self._config = args.config
-        self._tags = {"lambda-exposure:pattern": "ipRangeSync"}
         for note in args.config.coverage_notes():
             pulumi.log.warn(note, resource=self)
 
@@ -137,7 +136,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
             # SSE-SQS: encrypted, and Lambda needs no KMS grant to deliver to it.
             sqs_managed_sse_enabled=True,
             message_retention_seconds=FAILURE_RETENTION_SECONDS,
-            tags=self._tags,
+            tags=TAGS,
             region=None,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -174,32 +173,32 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
     # -- the targets: created empty, their contents belong to the function -------------------
 
     def _prefix_lists(self) -> dict[int, aws.ec2.ManagedPrefixList]:
-        if "prefixList" not in self._config.targets:
+        if "prefixList" not in self._args.config.targets:
             return {}
         return {
             family: aws.ec2.ManagedPrefixList(
                 f"{self._name}-ipv{family}",
                 address_family=_FAMILIES[family][0],
                 max_entries=INITIAL_MAX_ENTRIES,
-                tags={**self._tags, "Name": f"{self._name}-ipv{family}"},
+                tags={**TAGS, "Name": f"{self._name}-ipv{family}"},
                 region=None,
                 # The function adds/removes entries and grows MaxEntries at run time.
                 # `entries` is optional+computed in the provider (left unset it is not
                 # managed); ignoring both keeps `pulumi up` from shrinking the list back.
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=["entries", "maxEntries"]),
             )
-            for family in families(self._config)
+            for family in families(self._args.config)
         }
 
     def _security_group_pool(self, network: Network | None) -> list[aws.ec2.SecurityGroup]:
-        if "securityGroup" not in self._config.targets:
+        if "securityGroup" not in self._args.config.targets:
             return []
         if network is None:
             # __main__ creates the network whenever securityGroup is a target.
             raise pulumi.RunError(
                 "lambda-exposure:ipRangeSync: the securityGroup target needs the network"
             )
-        count = self._config.security_group_count
+        count = self._args.config.security_group_count
         return [
             aws.ec2.SecurityGroup(
                 f"{self._name}-pool-{index}",
@@ -213,7 +212,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
                 # plans to revoke the function's rules. No egress either (the provider removes
                 # AWS's default allow-all): these groups only add inbound allowances next to
                 # the resource's own group.
-                tags={**self._tags, "Name": f"{self._name}-pool-{index}"},
+                tags={**TAGS, "Name": f"{self._name}-pool-{index}"},
                 region=None,
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ingress"]),
             )
@@ -221,7 +220,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
         ]
 
     def _ip_sets(self) -> dict[int, aws.wafv2.IpSet]:
-        config = self._config
+        config = self._args.config
         if "wafIpSet" not in config.targets:
             return {}
         return {
@@ -233,7 +232,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
                 description=(
                     f"lambda-exposure ipRangeSync: {', '.join(config.services)} IPv{family}"
                 ),
-                tags=self._tags,
+                tags=TAGS,
                 # A CLOUDFRONT-scope IP set can only be created (and called) in us-east-1.
                 region="us-east-1" if config.waf_scope == "CLOUDFRONT" else None,
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=["addresses"]),
@@ -250,7 +249,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
             PrivateBucketSpec(
                 name,
                 parent=self,
-                tags=self._tags,
+                tags=TAGS,
                 # Holds a cache of a public document and nothing else: destroying the stack
                 # must not stop on it.
                 force_destroy=True,
@@ -267,7 +266,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
 
     def _selection(self) -> dict[str, pulumi.Input[str]]:
         """What the function syncs and where to: its environment, and the state key's input."""
-        config = self._config
+        config = self._args.config
         selection: dict[str, pulumi.Input[str]] = {
             "SERVICES": ",".join(config.services),
             "REGIONS": ",".join(config.regions),
@@ -298,12 +297,12 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
     ) -> tuple[aws.iam.RolePolicy, aws.iam.RolePolicy]:
         """Log group → role → its logging and sync policies → the function, which waits for
         both; returns the two policies."""
-        config, name = self._config, self._name
+        config, name = self._args.config, self._name
         here = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             retention_in_days=config.log_retention_days,
-            tags=self._tags,
+            tags=TAGS,
             region=None,
             opts=here,
         )
@@ -311,7 +310,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
             f"{name}-role",
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
             description="lambda-exposure ipRangeSync: writes only the targets it manages",
-            tags=self._tags,
+            tags=TAGS,
             opts=here,
         )
         logging = aws.iam.RolePolicy(
@@ -352,7 +351,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
                 f"lambda-exposure ipRangeSync: {', '.join(config.services)} -> "
                 f"{', '.join(config.targets)}"
             )[:256],  # Lambda's limit; the services list has no bound
-            tags=self._tags,
+            tags=TAGS,
             region=None,
             # The first run (SNS, schedule or the deploy-time sync) must find its permissions.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logging, sync]),
@@ -380,7 +379,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
             pulumi.log.warn(
                 f"lambda-exposure:ipRangeSync: SNS cannot deliver from {TOPIC_REGION} (enabled "
                 f"by default) to a function in the opt-in region {region}; the function runs "
-                f"on the schedule ({self._config.schedule}) only",
+                f"on the schedule ({self._args.config.schedule}) only",
                 resource=self,
             )
             return None
@@ -403,9 +402,9 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
     def _from_schedule(self) -> None:
         rule = aws.cloudwatch.EventRule(
             f"{self._name}-schedule",
-            schedule_expression=self._config.schedule,
+            schedule_expression=self._args.config.schedule,
             description="lambda-exposure ipRangeSync safety net: SNS may not deliver",
-            tags=self._tags,
+            tags=TAGS,
             region=None,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -444,7 +443,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
         cannot spare it and Lambda refuses it.) It runs again only when the state key
         changes, i.e. when the selection or a target changes.
         """
-        if not self._config.initial_sync:
+        if not self._args.config.initial_sync:
             return None
         return aws.lambda_.Invocation(
             f"{self._name}-initial-sync",

@@ -249,7 +249,6 @@ class Network(Component[NetworkArgs]):
         self.dns_support = vpc.enable_dns_support
         self.dns_hostnames = vpc.enable_dns_hostnames
         self.internet_ready = [igw, public_table]
-        self.availability_zones = azs
 
     def _named(self, name: str) -> dict[str, str]:
         """The tags of every child: who asked for the network, and a console Name."""

@@ -46,7 +46,9 @@ from components.alb import (
     listener_ports_for,
     security_group,
 )
-from components.alb import routed_functions as routed_functions  # the ALB's rule order
+
+# Re-exported: quotas.py counts the rules of staticIp with the same order the ALB uses.
+from components.alb import routed_functions as routed_functions
 from components.component import Component
 from components.config import FunctionConfig, NetworkConfig, RegionEndpoint, StaticIpConfig
 from components.function import ExposedFunction, ExposedFunctions, ExposedFunctionsArgs
@@ -220,7 +222,10 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
         network, functions = args.network, args.functions
         certificate_arn = args.config.certificate_arn
         if endpoint is not None:
-            prefix, region = f"{self._name}-{endpoint.region}", Region(endpoint.region, True)
+            prefix, region = (
+                f"{self._name}-{endpoint.region}",
+                Region(endpoint.region, explicit=True),
+            )
             here = pulumi.ResourceOptions(parent=self)
             network = Network(
                 prefix,
