@@ -1,10 +1,11 @@
 """lambda-exposure: put AWS Lambda functions in front of clients with hard network constraints.
 
-Reads the stack config (validated in one place, ``components/config.py``), creates the network
+Reads the stack config (validated in one place, ``components.config``), creates the network
 only when an enabled pattern needs one, the exposed functions, then each enabled exposure
-pattern with only the functions it exposes (``functions[].expose``), and exports the outputs of
-DESIGN.md's contract, ``exposure`` included: who can reach each function, through which entry,
-from where (``components/exposure.py``). Pattern modules are imported only when enabled, so a
+pattern with only the functions it exposes (``functions[].expose``), and exports the stack
+outputs (README, "Stack outputs"), ``exposure`` included: who can reach each function, through
+which entry, from where (``components.exposure``). Each component takes ``(name, args)``, its
+``args`` a small dataclass next to it. Pattern modules are imported only when enabled, so a
 stack pays (in import time and in resources) only for what it turns on.
 """
 
@@ -14,8 +15,9 @@ import pulumi
 
 from components.config import load_config
 from components.exposure import exposure_model, exposure_output
-from components.function import ExposedFunction, ExposedFunctions
-from components.network import Network
+from components.function import ExposedFunction, ExposedFunctions, ExposedFunctionsArgs
+from components.network import Network, NetworkArgs
+from components.region import Region
 
 # Stops here, before any resource, on a bad value or an entry that widens another's restriction.
 config = load_config()
@@ -24,26 +26,25 @@ outputs: dict[str, object] = {}
 
 network = None
 if vpc_users := config.patterns_needing_vpc():
-    network = Network("network", config.network, needed_by=vpc_users)
+    network = Network("network", NetworkArgs(config.network, needed_by=vpc_users))
 
 # staticEgress comes before the functions: it decides where bundled functions run.
 placement = None
 environment: dict[str, str] = {}
 if config.static_egress.enabled:
-    from components.static_egress import StaticEgress
+    from components.static_egress import StaticEgress, StaticEgressArgs
 
     assert network is not None
-    egress = StaticEgress("static-egress", config.static_egress, network)
+    egress = StaticEgress("static-egress", StaticEgressArgs(config.static_egress, network))
     placement = egress.placement
     environment.update(egress.function_environment)
     outputs["egressIps"] = egress.egress_ips
 
 exposed = ExposedFunctions(
     "functions",
-    config.functions,
-    region=config.region,
-    placement=placement,
-    environment=environment,
+    ExposedFunctionsArgs(
+        config.functions, Region(config.region), placement=placement, environment=environment
+    ),
 )
 functions = exposed.functions
 outputs["functionArns"] = {f.name: f.arn for f in functions}
@@ -56,48 +57,64 @@ def served_by(entry: str) -> list[ExposedFunction]:
 
 
 if config.static_ip.enabled:
-    from components.static_ip import StaticIpEntry
+    from components.static_ip import StaticIpEntry, StaticIpEntryArgs
 
     assert network is not None
-    static_ip = StaticIpEntry("static-ip", config.static_ip, served_by("staticIp"), network, config)
+    static_ip = StaticIpEntry(
+        "static-ip",
+        StaticIpEntryArgs(
+            config.static_ip,
+            served_by("staticIp"),
+            network,
+            config.region,
+            network_config=config.network,
+            function_configs=config.functions_exposed_by("staticIp"),
+        ),
+    )
     outputs["staticIps"] = static_ip.static_ips
     outputs["staticIpUrls"] = static_ip.urls
     if config.static_ip.ip_address_type == "DUAL_STACK":
         outputs["staticIpv6s"] = static_ip.static_ipv6s
 
 if config.ip_restricted_api.enabled:
-    from components.ip_restricted_api import IpRestrictedApi
+    from components.ip_restricted_api import IpRestrictedApi, IpRestrictedApiArgs
 
     api = IpRestrictedApi(
-        "ip-api", config.ip_restricted_api, served_by("ipRestrictedApi"), network, config.region
+        "ip-api",
+        IpRestrictedApiArgs(
+            config.ip_restricted_api, served_by("ipRestrictedApi"), network, config.region
+        ),
     )
     outputs["apiUrl"] = api.url
 
 if config.edge.enabled:
-    from components.edge import EdgeProtectedUrl
+    from components.edge import EdgeProtectedUrl, EdgeProtectedUrlArgs
 
-    edge = EdgeProtectedUrl("edge", config.edge, served_by("edge"), config.region)
+    edge = EdgeProtectedUrl(
+        "edge", EdgeProtectedUrlArgs(config.edge, served_by("edge"), config.region)
+    )
     outputs["edgeUrl"] = edge.url
     outputs["functionUrls"] = edge.function_urls
 
 if config.private_endpoint.enabled:
-    from components.private_endpoint import PrivateLambdaEndpoint
+    from components.private_endpoint import PrivateLambdaEndpoint, PrivateLambdaEndpointArgs
 
     assert network is not None
     endpoint = PrivateLambdaEndpoint(
         "private-endpoint",
-        config.private_endpoint,
-        served_by("privateEndpoint"),
-        network,
-        config.region,
+        PrivateLambdaEndpointArgs(
+            config.private_endpoint, served_by("privateEndpoint"), network, config.region
+        ),
     )
     outputs["lambdaEndpointId"] = endpoint.endpoint_id
     outputs["lambdaEndpointDns"] = endpoint.dns_names
 
 if config.ip_range_sync.enabled:
-    from components.ip_range_sync import IpRangeSync
+    from components.ip_range_sync import IpRangeSync, IpRangeSyncArgs
 
-    sync = IpRangeSync("ip-range-sync", config.ip_range_sync, network, config.region)
+    sync = IpRangeSync(
+        "ip-range-sync", IpRangeSyncArgs(config.ip_range_sync, network, config.region)
+    )
     outputs["ipRangeSync"] = sync.outputs
 
 # The table of tools.preview, with the real URLs and addresses: a reviewer sees after `pulumi up`

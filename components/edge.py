@@ -13,22 +13,27 @@ direct call answers 403; CloudFront is the only caller able to sign. It signs in
 Then: one cache behavior pair (``/p`` and ``/p/*``) per function path, the function at ``/`` as
 the default behavior unless ``staticSite`` puts a private S3 bucket there, and optionally a WAF
 web ACL (``allowedCidrs``) that admits only listed sources and rate-limits them.
+
+Built from the origins outwards: function URLs → who signs (OAC or the signer) → static site →
+web ACL → distribution → the functions' permissions for it → the site bucket's policy for it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 from urllib.parse import urlparse
 
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.config import EdgeConfig
-from components.edge_signer_function import EDGE_REGION, EdgeSignerFunction
+from components.edge_signer_function import EDGE_REGION, EdgeSignerFunction, EdgeSignerFunctionArgs
 from components.function import ExposedFunction
-from components.static_site import StaticSiteBucket, site_read_policy
+from components.static_site import StaticSiteBucket, StaticSiteBucketArgs
 
 # AWS-managed CloudFront policies. Their IDs are fixed and documented, so constants avoid an
 # invoke per policy and keep the previewed graph identical to the deployed one.
@@ -44,6 +49,13 @@ ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 CACHED_METHODS = ["GET", "HEAD"]
 SITE_ORIGIN_ID = "static-site"
+
+
+@dataclass(frozen=True)
+class EdgeProtectedUrlArgs:
+    config: EdgeConfig
+    functions: Sequence[ExposedFunction]  # each URL is made in its function's own region
+    region: str  # the stack's: where the site bucket lives
 
 
 def origin_domain(function_url: str) -> str:
@@ -80,26 +92,19 @@ def origin_id(fn: ExposedFunction) -> str:
     return f"function-{fn.name}"
 
 
-class EdgeProtectedUrl(pulumi.ComponentResource):
+class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
     """Function URLs (AWS_IAM) behind one CloudFront distribution that signs every request."""
 
+    TYPE = "lambda-exposure:index:EdgeProtectedUrl"
     url: pulumi.Output[str]
     function_urls: dict[str, pulumi.Output[str]]
     distribution: aws.cloudfront.Distribution
     web_acl: aws.wafv2.WebAcl | None
     signer: EdgeSignerFunction | None
 
-    def __init__(
-        self,
-        name: str,
-        config: EdgeConfig,
-        functions: Sequence[ExposedFunction],
-        region: str,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        """``region`` is the stack's: where the function URLs and the site bucket live."""
-        super().__init__("lambda-exposure:index:EdgeProtectedUrl", name, None, opts)
-        self._name = name
+    def _build(self) -> pulumi.Inputs:
+        name, args = self._name, self._args
+        config, functions = args.config, args.functions
         here = pulumi.ResourceOptions(parent=self)
 
         # 1. The origins: one AWS_IAM function URL per function.
@@ -117,33 +122,14 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
         self.function_urls = {n: u.function_url for n, u in urls.items()}
 
         # 2. Who signs: OAC (CloudFront itself) or the Lambda@Edge signer.
-        lambda_oac = None
-        self.signer = None
-        if config.signing == "oac":
-            lambda_oac = aws.cloudfront.OriginAccessControl(
-                f"{name}-lambda-oac",
-                description="lambda-exposure: CloudFront signs requests to the function URLs",
-                origin_access_control_origin_type="lambda",
-                # "always": a viewer's own Authorization header is never passed through unsigned.
-                signing_behavior="always",
-                signing_protocol="sigv4",
-                opts=here,
-            )
-        else:
-            self.signer = EdgeSignerFunction(
-                f"{name}-signer",
-                functions,
-                retain=config.retain_edge_function,
-                opts=here,
-            )
+        lambda_oac = self._signing()
 
         # 3. Optional static site at the default behavior.
         site = None
         if config.static_site:
             site = StaticSiteBucket(
                 f"{name}-site",
-                api_paths=[(f.name, f.path) for f in functions],
-                region=region,
+                StaticSiteBucketArgs([(f.name, f.path) for f in functions], region=args.region),
                 opts=here,
             )
 
@@ -160,6 +146,53 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
                     "origin_access_control_id": site.origin_access_control.id,
                 }
             )
+        self.distribution = self._distribution(origins, site)
+
+        # 6. OAC: the functions accept CloudFront's signature for this distribution only. These
+        # need the distribution's ARN, so they follow it; CloudFront takes minutes to deploy,
+        # far longer than the two AddPermission calls.
+        if lambda_oac is not None:
+            for fn in functions:
+                self._allow_distribution(fn)
+
+        # 7. Static site: only this distribution may read the bucket.
+        if site is not None:
+            site.allow_reads_from(self.distribution, name=f"{name}-site-policy", parent=self)
+
+        self.url = self.distribution.domain_name.apply(lambda d: f"https://{d}/")
+        return {
+            "edgeUrl": self.url,
+            "functionUrls": self.function_urls,
+            "distributionId": self.distribution.id,
+        }
+
+    def _signing(self) -> aws.cloudfront.OriginAccessControl | None:
+        """The Origin Access Control CloudFront signs with, or None with the signer (``signer``)."""
+        config, here = self._args.config, pulumi.ResourceOptions(parent=self)
+        self.signer = None
+        if config.signing != "oac":
+            self.signer = EdgeSignerFunction(
+                f"{self._name}-signer",
+                EdgeSignerFunctionArgs(self._args.functions, retain=config.retain_edge_function),
+                opts=here,
+            )
+            return None
+        return aws.cloudfront.OriginAccessControl(
+            f"{self._name}-lambda-oac",
+            description="lambda-exposure: CloudFront signs requests to the function URLs",
+            origin_access_control_origin_type="lambda",
+            # "always": a viewer's own Authorization header is never passed through unsigned.
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=here,
+        )
+
+    def _distribution(
+        self,
+        origins: Sequence[aws.cloudfront.DistributionOriginArgsDict],
+        site: StaticSiteBucket | None,
+    ) -> aws.cloudfront.Distribution:
+        config, functions = self._args.config, self._args.functions
         default_fn = next((f for f in functions if f.path == "/"), None)
         if site is not None:
             default_behavior = self._site_behavior()
@@ -167,13 +200,13 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
             # No function at '/' and no site: the first function also answers unmatched paths
             # (CloudFront needs a default behavior, and an empty origin would be one more thing).
             default_behavior = self._api_behavior(default_fn or functions[0])
-        ordered = [
+        ordered: list[aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict] = [
             {**self._api_behavior(fn), "path_pattern": pattern}
             for fn in behavior_order(functions)
             for pattern in path_patterns(fn.path)
         ]
-        self.distribution = aws.cloudfront.Distribution(
-            f"{name}-cdn",
+        return aws.cloudfront.Distribution(
+            f"{self._name}-cdn",
             enabled=True,
             comment=f"lambda-exposure {pulumi.get_stack()}: function URLs ({config.signing})",
             origins=origins,
@@ -193,34 +226,6 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
             ),
         )
 
-        # 6. OAC: the functions accept CloudFront's signature for this distribution only. These
-        # need the distribution's ARN, so they follow it; CloudFront takes minutes to deploy,
-        # far longer than the two AddPermission calls.
-        if lambda_oac is not None:
-            for fn in functions:
-                self._allow_distribution(fn)
-
-        # 7. Static site: only this distribution may read the bucket.
-        if site is not None:
-            aws.s3.BucketPolicy(
-                f"{name}-site-policy",
-                bucket=site.bucket.id,
-                policy=pulumi.Output.all(site.bucket.arn, self.distribution.arn).apply(
-                    lambda args: site_read_policy(args[0], args[1])
-                ),
-                region=region,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=site.settled),
-            )
-
-        self.url = self.distribution.domain_name.apply(lambda d: f"https://{d}/")
-        self.register_outputs(
-            {
-                "edgeUrl": self.url,
-                "functionUrls": self.function_urls,
-                "distributionId": self.distribution.id,
-            }
-        )
-
     # -- origins and behaviors -----------------------------------------------------------------
 
     def _function_origin(
@@ -228,8 +233,8 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
         fn: ExposedFunction,
         url: aws.lambda_.FunctionUrl,
         oac: aws.cloudfront.OriginAccessControl | None,
-    ) -> dict[str, Any]:
-        origin: dict[str, Any] = {
+    ) -> aws.cloudfront.DistributionOriginArgsDict:
+        origin: aws.cloudfront.DistributionOriginArgsDict = {
             "origin_id": origin_id(fn),
             "domain_name": url.function_url.apply(origin_domain),
             "custom_origin_config": {
@@ -243,8 +248,10 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
             origin["origin_access_control_id"] = oac.id
         return origin
 
-    def _api_behavior(self, fn: ExposedFunction) -> dict[str, Any]:
-        behavior: dict[str, Any] = {
+    def _api_behavior(
+        self, fn: ExposedFunction
+    ) -> aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict:
+        behavior: aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict = {
             "target_origin_id": origin_id(fn),
             "viewer_protocol_policy": "redirect-to-https",
             "allowed_methods": ALL_METHODS,
@@ -265,7 +272,7 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
             ]
         return behavior
 
-    def _site_behavior(self) -> dict[str, Any]:
+    def _site_behavior(self) -> aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict:
         return {
             "target_origin_id": SITE_ORIGIN_ID,
             "viewer_protocol_policy": "redirect-to-https",
@@ -285,27 +292,23 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
         ``lambda:InvokeFunctionUrl``; the former is limited to invocations that come through
         the function URL (``invoked_via_function_url``), so CloudFront gains no Invoke API.
         """
-        here = pulumi.ResourceOptions(parent=self)
-        aws.lambda_.Permission(
-            f"{self._name}-{fn.name}-cf-invoke-url",
-            function=fn.function_name,
-            action="lambda:InvokeFunctionUrl",
-            principal="cloudfront.amazonaws.com",
-            source_arn=self.distribution.arn,
-            function_url_auth_type="AWS_IAM",
-            region=fn.region,
-            opts=here,
+        # (name suffix, action, function_url_auth_type, invoked_via_function_url)
+        grants = (
+            ("cf-invoke-url", "lambda:InvokeFunctionUrl", "AWS_IAM", None),
+            ("cf-invoke", "lambda:InvokeFunction", None, True),
         )
-        aws.lambda_.Permission(
-            f"{self._name}-{fn.name}-cf-invoke",
-            function=fn.function_name,
-            action="lambda:InvokeFunction",
-            principal="cloudfront.amazonaws.com",
-            source_arn=self.distribution.arn,
-            invoked_via_function_url=True,
-            region=fn.region,
-            opts=here,
-        )
+        for suffix, action, url_auth_type, via_url in grants:
+            aws.lambda_.Permission(
+                f"{self._name}-{fn.name}-{suffix}",
+                function=fn.function_name,
+                action=action,
+                principal="cloudfront.amazonaws.com",
+                source_arn=self.distribution.arn,
+                function_url_auth_type=url_auth_type,
+                invoked_via_function_url=via_url,
+                region=fn.region,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     # -- WAF -----------------------------------------------------------------------------------
 
@@ -317,7 +320,7 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
         name = self._name
         here = pulumi.ResourceOptions(parent=self)
         families = {4: "IPV4", 6: "IPV6"}
-        ip_sets = []
+        ip_sets: list[aws.wafv2.IpSet] = []
         for version, label in families.items():
             cidrs = [c for c in config.allowed_cidrs if ipaddress.ip_network(c).version == version]
             if cidrs:
@@ -332,8 +335,12 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
                         opts=here,
                     )
                 )
-        matches = [{"ip_set_reference_statement": {"arn": s.arn}} for s in ip_sets]
-        allowed = matches[0] if len(matches) == 1 else {"or_statement": {"statements": matches}}
+        matches: list[aws.wafv2.WebAclRuleStatementArgsDict] = [
+            {"ip_set_reference_statement": {"arn": s.arn}} for s in ip_sets
+        ]
+        allowed: aws.wafv2.WebAclRuleStatementArgsDict = (
+            matches[0] if len(matches) == 1 else {"or_statement": {"statements": matches}}
+        )
         metric = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
         return aws.wafv2.WebAcl(
             f"{name}-waf",
@@ -372,7 +379,7 @@ class EdgeProtectedUrl(pulumi.ComponentResource):
         )
 
 
-def _visibility(metric: str) -> dict[str, Any]:
+def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgsDict:
     return {
         "cloudwatch_metrics_enabled": True,
         "metric_name": metric[:128],
@@ -380,7 +387,7 @@ def _visibility(metric: str) -> dict[str, Any]:
     }
 
 
-def _cors_args(config: EdgeConfig) -> dict[str, Any] | None:
+def _cors_args(config: EdgeConfig) -> aws.lambda_.FunctionUrlCorsArgsDict | None:
     cors = config.cors
     if cors is None:
         return None

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.function import RUNTIME, ExposedFunction, code_archive, lambda_assume_role_policy
+from components.component import Component
+from components.function import RUNTIME, ExposedFunction, assume_role_policy, code_archive
 
 EDGE_REGION = "us-east-1"  # the only region CloudFront accepts Lambda@Edge functions from
 EDGE_ARCHITECTURE = "x86_64"  # Lambda@Edge does not support arm64 functions
@@ -32,6 +34,13 @@ HANDLER_MODULE = "edge_signer"
 # turns a stuck replica into a quick 502 rather than a viewer waiting half a minute.
 TIMEOUT_SECONDS = 5
 MEMORY_MB = 128
+
+
+@dataclass(frozen=True)
+class EdgeSignerFunctionArgs:
+    functions: Sequence[ExposedFunction]  # the ones whose URLs it may sign for
+    # Left behind by a destroy rather than failing on its replicas (edge.retainEdgeFunction).
+    retain: bool
 
 
 def invoke_policy(function_arns: Sequence[str]) -> str:
@@ -92,27 +101,22 @@ def edge_logging_policy(function_arn: str, function_name: str) -> str:
     )
 
 
-class EdgeSignerFunction(pulumi.ComponentResource):
+class EdgeSignerFunction(Component[EdgeSignerFunctionArgs]):
     """The signer function in us-east-1, its role, and the published version CloudFront uses."""
 
+    TYPE = "lambda-exposure:index:EdgeSignerFunction"
     qualified_arn: pulumi.Output[str]
     function: aws.lambda_.Function
     role: aws.iam.Role
     # Policies the distribution must wait for, so the first signed request can invoke and log.
     ready: list[pulumi.Resource]
 
-    def __init__(
-        self,
-        name: str,
-        functions: Sequence[ExposedFunction],
-        retain: bool,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("lambda-exposure:index:EdgeSignerFunction", name, None, opts)
+    def _build(self) -> pulumi.Inputs:
+        name, args = self._name, self._args
         here = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=lambda_assume_role_policy(
+            assume_role_policy=assume_role_policy(
                 "lambda.amazonaws.com", "edgelambda.amazonaws.com"
             ),
             description="lambda-exposure Lambda@Edge signer: invoke the exposed function URLs",
@@ -121,7 +125,7 @@ class EdgeSignerFunction(pulumi.ComponentResource):
         invoke = aws.iam.RolePolicy(
             f"{name}-invoke",
             role=self.role.id,
-            policy=pulumi.Output.all(*[f.arn for f in functions]).apply(invoke_policy),
+            policy=pulumi.Output.all(*[f.arn for f in args.functions]).apply(invoke_policy),
             opts=here,
         )
         self.function = aws.lambda_.Function(
@@ -140,19 +144,17 @@ class EdgeSignerFunction(pulumi.ComponentResource):
                 parent=self,
                 # Replicas keep the function undeletable for a while after the distribution is
                 # gone; retained, it is left behind (and listed in the README) instead.
-                retain_on_delete=retain,
+                retain_on_delete=args.retain,
             ),
         )
         logging = aws.iam.RolePolicy(
             f"{name}-logging",
             role=self.role.id,
             policy=pulumi.Output.all(self.function.arn, self.function.name).apply(
-                lambda args: edge_logging_policy(args[0], args[1])
+                lambda found: edge_logging_policy(found[0], found[1])
             ),
             opts=here,
         )
         self.ready = [invoke, logging]
         self.qualified_arn = self.function.qualified_arn
-        self.register_outputs(
-            {"qualifiedArn": self.qualified_arn, "functionName": self.function.name}
-        )
+        return {"qualifiedArn": self.qualified_arn, "functionName": self.function.name}

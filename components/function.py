@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.config import HANDLERS_DIR, FunctionConfig
 from components.naming import physical_name
+from components.region import Region
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"  # pure-Python handlers: Graviton is cheaper at the same speed
@@ -49,13 +50,23 @@ class VpcPlacement:
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class ExposedFunctionsArgs:
+    functions: Sequence[FunctionConfig]
+    # The stack's, or the one staticIp.regions copies the functions into (named on each child).
+    region: Region
+    # staticEgress's: bundled functions in the VPC, and what they read to prove their egress.
+    placement: VpcPlacement | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
 def code_archive(handler: str) -> pulumi.AssetArchive:
     """A zip of just the handler module: nothing else of the repository is deployed."""
     path = HANDLERS_DIR / f"{handler}.py"
     return pulumi.AssetArchive({f"{handler}.py": pulumi.FileAsset(str(path))})
 
 
-def lambda_assume_role_policy(*services: str) -> str:
+def assume_role_policy(*services: str) -> str:
     """Trust policy for the given service principals (Lambda@Edge needs two)."""
     principals = list(services) or ["lambda.amazonaws.com"]
     return json.dumps(
@@ -125,81 +136,55 @@ def vpc_access_policy() -> str:
     )
 
 
-class ExposedFunctions(pulumi.ComponentResource):
+class ExposedFunctions(Component[ExposedFunctionsArgs]):
     """Creates the bundled functions and looks up the existing ones."""
 
+    TYPE = "lambda-exposure:index:ExposedFunctions"
     functions: list[ExposedFunction]
 
-    def __init__(
-        self,
-        name: str,
-        functions: Sequence[FunctionConfig],
-        region: str,
-        placement: VpcPlacement | None = None,
-        environment: Mapping[str, str] | None = None,
-        create_in_region: bool = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        """``create_in_region`` sets each child's ``region`` (pulumi-aws 7) for a second region."""
-        super().__init__("lambda-exposure:index:ExposedFunctions", name, None, opts)
-        self._region_args = {"region": region} if create_in_region else {}
-        # A copy in another region carries the region in its logical names; the explicit names
-        # they may need shorten it (see components/naming.py).
-        self._name_region = region if create_in_region else None
+    def _build(self) -> pulumi.Inputs:
         self.functions = [
-            self._bundled(name, fn, region, placement, environment or {})
-            if fn.bundled
-            else self._existing(fn)
-            for fn in functions
+            self._bundled(fn) if fn.bundled else self._existing(fn) for fn in self._args.functions
         ]
-        self.register_outputs({"functionArns": {f.name: f.arn for f in self.functions}})
+        return {"functionArns": {f.name: f.arn for f in self.functions}}
 
-    def _bundled(
-        self,
-        prefix: str,
-        fn: FunctionConfig,
-        region: str,
-        placement: VpcPlacement | None,
-        environment: Mapping[str, str],
-    ) -> ExposedFunction:
+    def _bundled(self, fn: FunctionConfig) -> ExposedFunction:
+        """Log group → role → its policies → the function, which waits for them."""
         assert fn.handler is not None
-        child = f"{prefix}-{fn.name}"
+        args, child = self._args, f"{self._name}-{fn.name}"
         here = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
             f"{child}-logs",
             retention_in_days=fn.log_retention_days,
-            **self._region_args,
+            region=args.region.arg,
             opts=here,
         )
         role = aws.iam.Role(
             f"{child}-role",
-            name=physical_name(f"{child}-role", "iam-role", self._name_region),
-            assume_role_policy=lambda_assume_role_policy("lambda.amazonaws.com"),
+            # A copy in another region carries the region in its logical names; the explicit
+            # names they may need shorten it (see components/naming.py).
+            name=physical_name(f"{child}-role", "iam-role", args.region.arg),
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
             description=f"Execution role of lambda-exposure function {fn.name}: logging only",
             opts=here,
         )
         policies = [
             aws.iam.RolePolicy(
-                f"{child}-logging",
-                role=role.id,
-                policy=logging_policy(log_group.arn),
-                opts=here,
+                f"{child}-logging", role=role.id, policy=logging_policy(log_group.arn), opts=here
             )
         ]
+        placement = args.placement
         if placement is not None:
             policies.append(
                 aws.iam.RolePolicy(
-                    f"{child}-vpc-access",
-                    role=role.id,
-                    policy=vpc_access_policy(),
-                    opts=here,
+                    f"{child}-vpc-access", role=role.id, policy=vpc_access_policy(), opts=here
                 )
             )
         function = aws.lambda_.Function(
             child,
             # The stack's own functions always keep their autoname (functions-<name> fits 64);
             # the copies of staticIp.regions with long names do not.
-            name=physical_name(child, "lambda-function", self._name_region),
+            name=physical_name(child, "lambda-function", args.region.arg),
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
             handler=f"{fn.handler}.handler",
@@ -208,7 +193,7 @@ class ExposedFunctions(pulumi.ComponentResource):
             memory_size=fn.memory_size,
             timeout=fn.timeout,
             logging_config={"log_format": "Text", "log_group": log_group.name},
-            environment={"variables": dict(environment)} if environment else None,
+            environment={"variables": dict(args.environment)} if args.environment else None,
             vpc_config=(
                 {
                     "subnet_ids": list(placement.subnet_ids),
@@ -219,7 +204,7 @@ class ExposedFunctions(pulumi.ComponentResource):
             ),
             # 256 characters is Lambda's limit; a path has no bound of its own.
             description=f"lambda-exposure: {fn.name} ({fn.handler}.py), served at {fn.path}"[:256],
-            **self._region_args,
+            region=args.region.arg,
             # The role's policies must exist before the first invocation can log.
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -233,7 +218,7 @@ class ExposedFunctions(pulumi.ComponentResource):
             arn=function.arn,
             invoke_arn=function.invoke_arn,
             function_name=function.name,
-            region=region,
+            region=args.region.name,
             resource=function,
         )
 
@@ -248,18 +233,7 @@ class ExposedFunctions(pulumi.ComponentResource):
             region=arn_region,
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
+        # No resource to depend on or parent permissions to: the record alone.
         return ExposedFunction(
-            name=fn.name,
-            path=fn.path,
-            bundled=False,
-            arn=found.arn,
-            invoke_arn=found.invoke_arn,
-            function_name=found.function_name,
-            region=arn_region,
-            resource=None,
+            fn.name, fn.path, False, found.arn, found.invoke_arn, found.function_name, arn_region
         )
-
-
-def handler_source(handler: str) -> Path:
-    """Path of a bundled handler module (for components that package their own handler)."""
-    return HANDLERS_DIR / f"{handler}.py"

@@ -23,20 +23,23 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.bucket_policy import deny_insecure_transport
+from components.buckets import ChildNames, PrivateBucketSpec, private_bucket, tls_only_policy
+from components.component import Component
 from components.config import IpRangeSyncConfig
 from components.function import (
     ARCHITECTURE,
     RUNTIME,
+    assume_role_policy,
     code_archive,
-    lambda_assume_role_policy,
     logging_policy,
 )
+from components.ip_range_sync_policy import LEASE_KEY, SyncScope, sync_policy
 from components.network import Network
 
 HANDLER_MODULE = "ip_range_sync"
@@ -70,14 +73,19 @@ FAILURE_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: time to read why a sy
 # referenced, MaxEntries (not the entries in use) counts against the referencing quota, so the
 # function grows it to what the selection needs, never more.
 INITIAL_MAX_ENTRIES = 1
-# The object that serializes the function's runs (handlers/ip_range_sync.py, acquire_lease). One
-# per bucket, not per state key: runs with an old and a new selection write the same targets.
-LEASE_KEY = "ip-range-sync/lease"
 # What the deploy-time run sends: the handler answers "busy" to it, never an error, when another
 # run holds the lease (SNS and the schedule raise instead, for Lambda's retry).
 INITIAL_SYNC_EVENT = {"trigger": "deploy"}
 
 _FAMILIES = {4: ("IPv4", "IPV4"), 6: ("IPv6", "IPV6")}  # prefix list / WAF spellings
+TAGS = {"lambda-exposure:pattern": "ipRangeSync"}
+
+
+@dataclass(frozen=True)
+class IpRangeSyncArgs:
+    config: IpRangeSyncConfig
+    network: Network | None  # the securityGroup target's pool lives in its VPC
+    region: str  # the stack's: whether AmazonIpSpaceChanged can deliver to the function there
 
 
 def families(config: IpRangeSyncConfig) -> list[int]:
@@ -97,100 +105,10 @@ def state_key_for(selection: Mapping[str, str]) -> str:
     return f"ip-range-sync/{digest[:16]}.json"
 
 
-def sync_policy(
-    *,
-    prefix_list_arns: Sequence[str],
-    security_group_arns: Sequence[str],
-    ip_set_arns: Sequence[str],
-    bucket_arn: str,
-    state_key: str,
-    failure_queue_arn: str,
-    lease_key: str = LEASE_KEY,
-) -> dict[str, Any]:
-    """Everything the handler calls, on exactly the resources this component created."""
-    describe = []
-    if prefix_list_arns:
-        describe.append("ec2:DescribeManagedPrefixLists")
-    if security_group_arns:
-        describe.append("ec2:DescribeSecurityGroups")
-    statements: list[dict[str, Any]] = []
-    if describe:
-        # EC2 Describe* calls have no resource-level permissions: "*" is the only valid resource.
-        statements.append(
-            {"Sid": "ReadTargets", "Effect": "Allow", "Action": describe, "Resource": "*"}
-        )
-    if prefix_list_arns:
-        statements.append(
-            {
-                "Sid": "SyncPrefixLists",
-                "Effect": "Allow",
-                "Action": ["ec2:GetManagedPrefixListEntries", "ec2:ModifyManagedPrefixList"],
-                "Resource": list(prefix_list_arns),
-            }
-        )
-    if security_group_arns:
-        statements.append(
-            {
-                "Sid": "SyncSecurityGroupRules",
-                "Effect": "Allow",
-                "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
-                "Resource": list(security_group_arns),
-            }
-        )
-    if ip_set_arns:
-        statements.append(
-            {
-                "Sid": "SyncWafIpSets",
-                "Effect": "Allow",
-                "Action": ["wafv2:GetIPSet", "wafv2:UpdateIPSet"],
-                "Resource": list(ip_set_arns),
-            }
-        )
-    statements += [
-        {
-            "Sid": "ReadWriteState",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject"],
-            "Resource": f"{bucket_arn}/{state_key}",
-        },
-        {
-            # Created with If-None-Match, taken over with If-Match, released with a conditional
-            # delete, which needs s3:GetObject next to s3:DeleteObject
-            # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html).
-            # Delete is granted on this one object and nothing else.
-            "Sid": "HoldTheRunLease",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            "Resource": f"{bucket_arn}/{lease_key}",
-        },
-        {
-            # Without s3:ListBucket, HeadObject on a missing key answers 403 instead of 404 and
-            # the first run could not tell "no state yet" from "denied". The bucket is this
-            # function's alone, so listing it reveals nothing else.
-            "Sid": "TellMissingStateApart",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": bucket_arn,
-        },
-        {
-            # Lambda delivers the on-failure record with the function's execution role.
-            "Sid": "RecordFailures",
-            "Effect": "Allow",
-            "Action": "sqs:SendMessage",
-            "Resource": failure_queue_arn,
-        },
-    ]
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
-    """Refuse plain-HTTP access to the state bucket (the function uses HTTPS anyway)."""
-    return {"Version": "2012-10-17", "Statement": [deny_insecure_transport(bucket_arn)]}
-
-
-class IpRangeSync(pulumi.ComponentResource):
+class IpRangeSync(Component[IpRangeSyncArgs]):
     """The targets, the function that fills them, and its three triggers (SNS, schedule, deploy)."""
 
+    TYPE = "lambda-exposure:index:IpRangeSync"
     outputs: dict[str, Any]
     prefix_lists: dict[int, aws.ec2.ManagedPrefixList]
     security_groups: list[aws.ec2.SecurityGroup]
@@ -202,130 +120,153 @@ class IpRangeSync(pulumi.ComponentResource):
     failure_queue_url: pulumi.Output[str]
     # None when the stack's region cannot receive the topic (opt-in region): schedule only.
     subscription: aws.sns.TopicSubscription | None
+    initial_sync: aws.lambda_.Invocation | None
 
-    def __init__(
-        self,
-        name: str,
-        config: IpRangeSyncConfig,
-        network: Network | None,
-        region: str,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("lambda-exposure:index:IpRangeSync", name, None, opts)
-        here = pulumi.ResourceOptions(parent=self)
-        tags = {"lambda-exposure:pattern": "ipRangeSync"}
-        for note in config.coverage_notes():
+    def _build(self) -> pulumi.Inputs:
+        name, args = self._name, self._args
+        for note in args.config.coverage_notes():
             pulumi.log.warn(note, resource=self)
 
-        # -- the targets: created empty, their contents belong to the function ---------------
-        self.prefix_lists = {}
-        if "prefixList" in config.targets:
-            for family in families(config):
-                self.prefix_lists[family] = aws.ec2.ManagedPrefixList(
-                    f"{name}-ipv{family}",
-                    address_family=_FAMILIES[family][0],
-                    max_entries=INITIAL_MAX_ENTRIES,
-                    tags={**tags, "Name": f"{name}-ipv{family}"},
-                    # The function adds/removes entries and grows MaxEntries at run time.
-                    # `entries` is optional+computed in the provider (left unset it is not
-                    # managed); ignoring both keeps `pulumi up` from shrinking the list back.
-                    opts=pulumi.ResourceOptions(
-                        parent=self, ignore_changes=["entries", "maxEntries"]
-                    ),
-                )
-
-        self.security_groups = []
-        if "securityGroup" in config.targets:
-            if network is None:
-                # __main__ creates the network whenever securityGroup is a target.
-                raise pulumi.RunError(
-                    "lambda-exposure:ipRangeSync: the securityGroup target needs the network"
-                )
-            count = config.security_group_count
-            for index in range(count):
-                self.security_groups.append(
-                    aws.ec2.SecurityGroup(
-                        f"{name}-pool-{index}",
-                        vpc_id=network.vpc_id,
-                        description=(
-                            f"lambda-exposure ipRangeSync pool {index + 1}/{count}: inbound "
-                            "rules kept equal to AWS IP ranges by a function"
-                        ),
-                        # No inline ingress/egress: `ingress` is optional+computed in the
-                        # provider, so undeclared rules are left alone; ignore_changes makes
-                        # sure a refresh never plans to revoke the function's rules. No egress
-                        # either (the provider removes AWS's default allow-all): these groups
-                        # only add inbound allowances next to the resource's own group.
-                        tags={**tags, "Name": f"{name}-pool-{index}"},
-                        opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ingress"]),
-                    )
-                )
-
-        self.ip_sets = {}
-        if "wafIpSet" in config.targets:
-            # A CLOUDFRONT-scope IP set can only be created (and called) in us-east-1.
-            waf_region = {"region": "us-east-1"} if config.waf_scope == "CLOUDFRONT" else {}
-            for family in families(config):
-                self.ip_sets[family] = aws.wafv2.IpSet(
-                    f"{name}-waf-ipv{family}",
-                    scope=config.waf_scope,
-                    ip_address_version=_FAMILIES[family][1],
-                    addresses=[],
-                    description=(
-                        f"lambda-exposure ipRangeSync: {', '.join(config.services)} IPv{family}"
-                    ),
-                    tags=tags,
-                    **waf_region,
-                    opts=pulumi.ResourceOptions(parent=self, ignore_changes=["addresses"]),
-                )
-
-        # -- state and failures ---------------------------------------------------------------
-        bucket = aws.s3.Bucket(
-            f"{name}-state",
-            # Holds a cache of a public document and nothing else: destroying the stack must
-            # not stop on it.
-            force_destroy=True,
-            tags=tags,
-            opts=here,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-state-private",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=here,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-state-owner",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=here,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-state-encryption",
-            bucket=bucket.id,
-            # SSE-S3: encrypted at rest with no KMS key to pay for or to grant the role.
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=here,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-state-tls-only",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_bucket_policy(arn))),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-        )
+        self.prefix_lists = self._prefix_lists()
+        self.security_groups = self._security_group_pool(args.network)
+        self.ip_sets = self._ip_sets()
+        bucket = self._state_bucket()
         failures = aws.sqs.Queue(
             f"{name}-failures",
             # SSE-SQS: encrypted, and Lambda needs no KMS grant to deliver to it.
             sqs_managed_sse_enabled=True,
             message_retention_seconds=FAILURE_RETENTION_SECONDS,
-            tags=tags,
-            opts=here,
+            tags=TAGS,
+            region=None,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        selection = self._selection()
+        self.state_key = pulumi.Output.all(**selection).apply(state_key_for)
+        logging, sync = self._function(bucket, failures, selection)
+        self._on_failure(failures, after=sync)
+        self.subscription = self._from_ip_space_changed(args.region)
+        self._from_schedule()
+        self.initial_sync = self._at_deploy(after=[logging, sync])
 
-        # -- the function's contract (handlers/ip_range_sync.py docstring) --------------------
+        self.function_name = self.function.name
+        self.state_bucket = bucket.bucket
+        self.failure_queue_url = failures.url
+        # Only the enabled targets.
+        self.outputs = {}
+        if 4 in self.prefix_lists:
+            self.outputs["prefixListId"] = self.prefix_lists[4].id
+        if 6 in self.prefix_lists:
+            self.outputs["prefixListIdIpv6"] = self.prefix_lists[6].id
+        if self.security_groups:
+            self.outputs["securityGroupIds"] = [group.id for group in self.security_groups]
+        if 4 in self.ip_sets:
+            self.outputs["wafIpSetArn"] = self.ip_sets[4].arn
+        if 6 in self.ip_sets:
+            self.outputs["wafIpSetArnIpv6"] = self.ip_sets[6].arn
+        return {
+            **self.outputs,
+            "functionName": self.function_name,
+            "stateBucket": self.state_bucket,
+            "failureQueueUrl": self.failure_queue_url,
+        }
+
+    # -- the targets: created empty, their contents belong to the function -------------------
+
+    def _prefix_lists(self) -> dict[int, aws.ec2.ManagedPrefixList]:
+        if "prefixList" not in self._args.config.targets:
+            return {}
+        return {
+            family: aws.ec2.ManagedPrefixList(
+                f"{self._name}-ipv{family}",
+                address_family=_FAMILIES[family][0],
+                max_entries=INITIAL_MAX_ENTRIES,
+                tags={**TAGS, "Name": f"{self._name}-ipv{family}"},
+                region=None,
+                # The function adds/removes entries and grows MaxEntries at run time.
+                # `entries` is optional+computed in the provider (left unset it is not
+                # managed); ignoring both keeps `pulumi up` from shrinking the list back.
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["entries", "maxEntries"]),
+            )
+            for family in families(self._args.config)
+        }
+
+    def _security_group_pool(self, network: Network | None) -> list[aws.ec2.SecurityGroup]:
+        if "securityGroup" not in self._args.config.targets:
+            return []
+        if network is None:
+            # __main__ creates the network whenever securityGroup is a target.
+            raise pulumi.RunError(
+                "lambda-exposure:ipRangeSync: the securityGroup target needs the network"
+            )
+        count = self._args.config.security_group_count
+        return [
+            aws.ec2.SecurityGroup(
+                f"{self._name}-pool-{index}",
+                vpc_id=network.vpc_id,
+                description=(
+                    f"lambda-exposure ipRangeSync pool {index + 1}/{count}: inbound "
+                    "rules kept equal to AWS IP ranges by a function"
+                ),
+                # No inline ingress/egress: `ingress` is optional+computed in the provider, so
+                # undeclared rules are left alone; ignore_changes makes sure a refresh never
+                # plans to revoke the function's rules. No egress either (the provider removes
+                # AWS's default allow-all): these groups only add inbound allowances next to
+                # the resource's own group.
+                tags={**TAGS, "Name": f"{self._name}-pool-{index}"},
+                region=None,
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ingress"]),
+            )
+            for index in range(count)
+        ]
+
+    def _ip_sets(self) -> dict[int, aws.wafv2.IpSet]:
+        config = self._args.config
+        if "wafIpSet" not in config.targets:
+            return {}
+        return {
+            family: aws.wafv2.IpSet(
+                f"{self._name}-waf-ipv{family}",
+                scope=config.waf_scope,
+                ip_address_version=_FAMILIES[family][1],
+                addresses=[],
+                description=(
+                    f"lambda-exposure ipRangeSync: {', '.join(config.services)} IPv{family}"
+                ),
+                tags=TAGS,
+                # A CLOUDFRONT-scope IP set can only be created (and called) in us-east-1.
+                region="us-east-1" if config.waf_scope == "CLOUDFRONT" else None,
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["addresses"]),
+            )
+            for family in families(config)
+        }
+
+    # -- state and the function's contract (handlers/ip_range_sync.py docstring) -------------
+
+    def _state_bucket(self) -> aws.s3.Bucket:
+        """The last applied document and the runs' lease, in a private bucket of their own."""
+        name = f"{self._name}-state"
+        state = private_bucket(
+            PrivateBucketSpec(
+                name,
+                parent=self,
+                tags=TAGS,
+                # Holds a cache of a public document and nothing else: destroying the stack
+                # must not stop on it.
+                force_destroy=True,
+                names=ChildNames(f"{name}-private", f"{name}-owner", f"{name}-encryption"),
+            )
+        )
+        state.attach_policy(
+            f"{name}-tls-only",
+            state.bucket.arn.apply(tls_only_policy),
+            parent=self,
+            after=[state.public_access],
+        )
+        return state.bucket
+
+    def _selection(self) -> dict[str, pulumi.Input[str]]:
+        """What the function syncs and where to: its environment, and the state key's input."""
+        config = self._args.config
         selection: dict[str, pulumi.Input[str]] = {
             "SERVICES": ",".join(config.services),
             "REGIONS": ",".join(config.regions),
@@ -339,27 +280,37 @@ class IpRangeSync(pulumi.ComponentResource):
             ).apply(lambda ids: ",".join(ids))
             selection["PORTS"] = ",".join(str(port) for port in config.ports)
             selection["RULES_PER_GROUP"] = str(config.rules_per_group)
+        scope = config.waf_scope
         for family, ip_set in self.ip_sets.items():
             selection[f"WAF_IPV{family}_SET"] = pulumi.Output.all(ip_set.name, ip_set.id).apply(
-                lambda parts, scope=config.waf_scope: f"{parts[0]}|{parts[1]}|{scope}"
+                lambda parts: f"{parts[0]}|{parts[1]}|{scope}"
             )
-        self.state_key = pulumi.Output.all(**selection).apply(state_key_for)
-        environment = {
-            **selection,
-            "STATE_BUCKET": bucket.bucket,
-            "STATE_KEY": self.state_key,
-            "LEASE_KEY": LEASE_KEY,
-        }
+        return selection
 
-        # -- the function and its role ----------------------------------------------------------
+    # -- the function and its role ----------------------------------------------------------
+
+    def _function(
+        self,
+        bucket: aws.s3.Bucket,
+        failures: aws.sqs.Queue,
+        selection: Mapping[str, pulumi.Input[str]],
+    ) -> tuple[aws.iam.RolePolicy, aws.iam.RolePolicy]:
+        """Log group → role → its logging and sync policies → the function, which waits for
+        both; returns the two policies."""
+        config, name = self._args.config, self._name
+        here = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=config.log_retention_days, tags=tags, opts=here
+            f"{name}-logs",
+            retention_in_days=config.log_retention_days,
+            tags=TAGS,
+            region=None,
+            opts=here,
         )
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=lambda_assume_role_policy("lambda.amazonaws.com"),
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
             description="lambda-exposure ipRangeSync: writes only the targets it manages",
-            tags=tags,
+            tags=TAGS,
             opts=here,
         )
         logging = aws.iam.RolePolicy(
@@ -376,9 +327,15 @@ class IpRangeSync(pulumi.ComponentResource):
                 state_key=self.state_key,
                 lease_key=LEASE_KEY,
                 failure_queue_arn=failures.arn,
-            ).apply(lambda args: json.dumps(sync_policy(**args))),
+            ).apply(lambda scope: json.dumps(sync_policy(SyncScope(**scope)))),
             opts=here,
         )
+        environment: dict[str, pulumi.Input[str]] = {
+            **selection,
+            "STATE_BUCKET": bucket.bucket,
+            "STATE_KEY": self.state_key,
+            "LEASE_KEY": LEASE_KEY,
+        }
         self.function = aws.lambda_.Function(
             f"{name}-function",
             runtime=RUNTIME,
@@ -394,115 +351,105 @@ class IpRangeSync(pulumi.ComponentResource):
                 f"lambda-exposure ipRangeSync: {', '.join(config.services)} -> "
                 f"{', '.join(config.targets)}"
             )[:256],  # Lambda's limit; the services list has no bound
-            tags=tags,
+            tags=TAGS,
+            region=None,
             # The first run (SNS, schedule or the deploy-time sync) must find its permissions.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logging, sync]),
         )
-        self.function_name = self.function.name
-        self.state_bucket = bucket.bucket
-        self.failure_queue_url = failures.url
+        return logging, sync
 
-        # SNS and EventBridge invoke asynchronously: after Lambda's retries, the event and the
-        # error land in the queue instead of vanishing. Lambda checks at configuration time
-        # that the role may send there, hence the dependency on the policy.
+    def _on_failure(self, failures: aws.sqs.Queue, after: aws.iam.RolePolicy) -> None:
+        """SNS and EventBridge invoke asynchronously: after Lambda's retries, the event and the
+        error land in the queue instead of vanishing. Lambda checks at configuration time that
+        the role may send there, hence the wait for the sync policy."""
         aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-on-failure",
+            f"{self._name}-on-failure",
             function_name=self.function.name,
             maximum_retry_attempts=ASYNC_RETRIES,
             maximum_event_age_in_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
             destination_config={"on_failure": {"destination": failures.arn}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[sync]),
+            region=None,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[after]),
         )
 
-        # -- trigger 1: AmazonIpSpaceChanged (us-east-1) ------------------------------------------
-        self.subscription = None
+    # -- trigger 1: AmazonIpSpaceChanged (us-east-1) ------------------------------------------
+
+    def _from_ip_space_changed(self, region: str) -> aws.sns.TopicSubscription | None:
         if region in SNS_OPT_IN_REGIONS:
             pulumi.log.warn(
                 f"lambda-exposure:ipRangeSync: SNS cannot deliver from {TOPIC_REGION} (enabled "
                 f"by default) to a function in the opt-in region {region}; the function runs "
-                f"on the schedule ({config.schedule}) only",
+                f"on the schedule ({self._args.config.schedule}) only",
                 resource=self,
             )
-        else:
-            # The permission lives with the function (its region); only the topic's ARN may use
-            # it. The subscription must be made in the topic's region, us-east-1, with the
-            # function's ARN as endpoint, wherever the function runs:
-            # https://docs.aws.amazon.com/sns/latest/dg/sns-cross-region-delivery.html
-            from_topic = aws.lambda_.Permission(
-                f"{name}-from-sns",
-                action="lambda:InvokeFunction",
-                function=self.function.name,
-                principal="sns.amazonaws.com",
-                source_arn=IP_SPACE_CHANGED_TOPIC_ARN,
-                opts=here,
-            )
-            self.subscription = aws.sns.TopicSubscription(
-                f"{name}-ip-space-changed",
-                region=TOPIC_REGION,
-                topic=IP_SPACE_CHANGED_TOPIC_ARN,
-                protocol="lambda",
-                endpoint=self.function.arn,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[from_topic]),
-            )
+            return None
+        # The permission lives with the function (its region); only the topic's ARN may use
+        # it. The subscription must be made in the topic's region, us-east-1, with the
+        # function's ARN as endpoint, wherever the function runs:
+        # https://docs.aws.amazon.com/sns/latest/dg/sns-cross-region-delivery.html
+        from_topic = self._invoked_by("from-sns", "sns.amazonaws.com", IP_SPACE_CHANGED_TOPIC_ARN)
+        return aws.sns.TopicSubscription(
+            f"{self._name}-ip-space-changed",
+            region=TOPIC_REGION,
+            topic=IP_SPACE_CHANGED_TOPIC_ARN,
+            protocol="lambda",
+            endpoint=self.function.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[from_topic]),
+        )
 
-        # -- trigger 2: the schedule, because SNS delivery is not guaranteed ----------------------
+    # -- trigger 2: the schedule, because SNS delivery is not guaranteed ----------------------
+
+    def _from_schedule(self) -> None:
         rule = aws.cloudwatch.EventRule(
-            f"{name}-schedule",
-            schedule_expression=config.schedule,
+            f"{self._name}-schedule",
+            schedule_expression=self._args.config.schedule,
             description="lambda-exposure ipRangeSync safety net: SNS may not deliver",
-            tags=tags,
-            opts=here,
+            tags=TAGS,
+            region=None,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        from_schedule = aws.lambda_.Permission(
-            f"{name}-from-schedule",
-            action="lambda:InvokeFunction",
-            function=self.function.name,
-            principal="events.amazonaws.com",
-            source_arn=rule.arn,
-            opts=here,
-        )
+        from_schedule = self._invoked_by("from-schedule", "events.amazonaws.com", rule.arn)
         aws.cloudwatch.EventTarget(
-            f"{name}-schedule-target",
+            f"{self._name}-schedule-target",
             rule=rule.name,
             arn=self.function.arn,
+            region=None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[from_schedule]),
         )
 
-        # -- trigger 3: once during `pulumi up` ----------------------------------------------------
-        # A synchronous invocation: a failed sync (a selection that does not fit, a download
-        # refused) fails the deployment, which is where the person who can fix it is looking.
-        # Another run holding the lease is not a failure: the handler answers "busy" to this
-        # event, so overlapping with the schedule or SNS cannot fail a deployment. (Reserved
-        # concurrency of 1 would serialize too, but a new account's concurrency quota of 10
-        # cannot spare it and Lambda refuses it.) It runs again only when the state key
-        # changes, i.e. when the selection or a target changes.
-        self.initial_sync: aws.lambda_.Invocation | None = None
-        if config.initial_sync:
-            self.initial_sync = aws.lambda_.Invocation(
-                f"{name}-initial-sync",
-                function_name=self.function.name,
-                input=json.dumps(INITIAL_SYNC_EVENT),
-                triggers={"stateKey": self.state_key},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.function, logging, sync]),
-            )
+    def _invoked_by(
+        self, suffix: str, principal: str, source_arn: pulumi.Input[str]
+    ) -> aws.lambda_.Permission:
+        """``principal`` may invoke the function, on behalf of ``source_arn`` only."""
+        return aws.lambda_.Permission(
+            f"{self._name}-{suffix}",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal=principal,
+            source_arn=source_arn,
+            region=None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
-        # -- outputs: only the enabled targets -----------------------------------------------------
-        self.outputs = {}
-        if 4 in self.prefix_lists:
-            self.outputs["prefixListId"] = self.prefix_lists[4].id
-        if 6 in self.prefix_lists:
-            self.outputs["prefixListIdIpv6"] = self.prefix_lists[6].id
-        if self.security_groups:
-            self.outputs["securityGroupIds"] = [group.id for group in self.security_groups]
-        if 4 in self.ip_sets:
-            self.outputs["wafIpSetArn"] = self.ip_sets[4].arn
-        if 6 in self.ip_sets:
-            self.outputs["wafIpSetArnIpv6"] = self.ip_sets[6].arn
-        self.register_outputs(
-            {
-                **self.outputs,
-                "functionName": self.function_name,
-                "stateBucket": self.state_bucket,
-                "failureQueueUrl": self.failure_queue_url,
-            }
+    # -- trigger 3: once during `pulumi up` ----------------------------------------------------
+
+    def _at_deploy(self, after: Sequence[pulumi.Resource]) -> aws.lambda_.Invocation | None:
+        """A synchronous invocation: a failed sync (a selection that does not fit, a download
+        refused) fails the deployment, which is where the person who can fix it is looking.
+
+        Another run holding the lease is not a failure: the handler answers "busy" to this
+        event, so overlapping with the schedule or SNS cannot fail a deployment. (Reserved
+        concurrency of 1 would serialize too, but a new account's concurrency quota of 10
+        cannot spare it and Lambda refuses it.) It runs again only when the state key
+        changes, i.e. when the selection or a target changes.
+        """
+        if not self._args.config.initial_sync:
+            return None
+        return aws.lambda_.Invocation(
+            f"{self._name}-initial-sync",
+            function_name=self.function.name,
+            input=json.dumps(INITIAL_SYNC_EVENT),
+            triggers={"stateKey": self.state_key},
+            region=None,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.function, *after]),
         )

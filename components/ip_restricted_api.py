@@ -14,22 +14,32 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
 
 from components.api_policy import digest, policy_json, route_methods
+from components.component import Component
 from components.config import (
     IpRestrictedApiConfig,
     route_literal_prefix,
     serving_function,
 )
-from components.function import ExposedFunction
-from components.network import Network, interface_endpoint
+from components.function import ExposedFunction, assume_role_policy
+from components.network import InterfaceEndpointSpec, Network, interface_endpoint
 
 PROXY = "{proxy+}"
 # Managed by AWS for exactly this job; see _account_log_role for why it is not scoped further.
 PUSH_TO_CLOUDWATCH_POLICY = "policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+@dataclass(frozen=True)
+class IpRestrictedApiArgs:
+    config: IpRestrictedApiConfig
+    functions: Sequence[ExposedFunction]
+    network: Network | None  # needed by a PRIVATE API only (its execute-api endpoint)
+    region: str  # the stack's
 
 
 @dataclass(frozen=True)
@@ -52,9 +62,17 @@ def _prefixes(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def plan_methods(
-    functions: Sequence[ExposedFunction], config: IpRestrictedApiConfig
-) -> list[ApiMethod]:
+class _Served(Protocol):
+    """What planning needs of a function: an ExposedFunction, or its config (quotas.py)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+def plan_methods(functions: Sequence[_Served], config: IpRestrictedApiConfig) -> list[ApiMethod]:
     """Every method the API gets, from config alone (counts are known at preview).
 
     Each function serves its path and everything under it (``ANY`` on ``<path>`` and on
@@ -72,18 +90,18 @@ def plan_methods(
 
     methods: dict[tuple[str, str], ApiMethod] = {}
     for path in sorted(resource_paths):
-        fn = serving_function(path, functions)
-        if fn is None:
+        server = serving_function(path, functions)
+        if server is None:
             continue
         for target in (path, _join(path, PROXY)):
-            methods[(target, "ANY")] = ApiMethod(target, "ANY", "NONE", fn.name)
+            methods[(target, "ANY")] = ApiMethod(target, "ANY", "NONE", server.name)
     for route in iam_routes:
         literal = route_literal_prefix(route.path)
         target = literal if route.path == literal else _join(literal, PROXY)
-        fn = serving_function(literal, functions)
-        assert fn is not None, "config.py refuses IAM routes no function serves"
+        server = serving_function(literal, functions)
+        assert server is not None, "config.py refuses IAM routes no function serves"
         for verb in route_methods(route):  # GET brings HEAD: no unauthenticated HEAD around it
-            methods[(target, verb)] = ApiMethod(target, verb, "AWS_IAM", fn.name)
+            methods[(target, verb)] = ApiMethod(target, verb, "AWS_IAM", server.name)
     return sorted(methods.values(), key=lambda m: (m.path.count("/"), m.path, m.http_method))
 
 
@@ -136,45 +154,85 @@ def access_log_format(private: bool) -> str:
     return json.dumps(fields, separators=(",", ":"))
 
 
-class IpRestrictedApi(pulumi.ComponentResource):
+class IpRestrictedApi(Component[IpRestrictedApiArgs]):
     """REST API + resource policy (per-route IP allow/deny, optional IAM) + Lambda proxies."""
 
+    TYPE = "lambda-exposure:index:IpRestrictedApi"
     url: pulumi.Output[str]
     rest_api_id: pulumi.Output[str]
     execution_arn: pulumi.Output[str]
     policy: pulumi.Output[str]
     vpc_endpoint_id: pulumi.Output[str] | None
 
-    def __init__(
-        self,
-        name: str,
-        config: IpRestrictedApiConfig,
-        functions: Sequence[ExposedFunction],
-        network: Network | None,
-        region: str,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("lambda-exposure:index:IpRestrictedApi", name, None, opts)
-        here = pulumi.ResourceOptions(parent=self)
+    def _build(self) -> pulumi.Inputs:
+        config = self._args.config
+        endpoint = self._vpc_endpoint() if config.private else None
+        self.vpc_endpoint_id = endpoint.id if endpoint is not None else None
+        api = self._rest_api(endpoint)
+        self.rest_api_id = api.id
+        self.execution_arn = api.execution_arn
 
-        self.vpc_endpoint_id = None
-        endpoint = None
-        if config.private:
-            if network is None:
-                raise pulumi.RunError(
-                    "lambda-exposure:ipRestrictedApi.endpointType: PRIVATE needs the network"
-                )
-            endpoint = self._vpc_endpoint(name, network, region)
-            self.vpc_endpoint_id = endpoint.id
+        # A separate RestApiPolicy, because the policy names the API's own ARN (known only once
+        # the API exists); see components/api_policy.py for the statements.
+        self.policy = pulumi.Output.all(
+            api.execution_arn, endpoint.id if endpoint is not None else None
+        ).apply(lambda parts: policy_json(parts[0], config, parts[1]))
+        policy = aws.apigateway.RestApiPolicy(
+            f"{self._name}-policy",
+            rest_api_id=api.id,
+            policy=self.policy,
+            region=None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if endpoint is not None:
+            self._endpoint_policy(endpoint, api)
 
+        methods = plan_methods(self._args.functions, config)
+        children = self._methods(api, methods)
+        self._permissions(api, methods)
+        deployment = self._deployment(api, methods, [policy, *children])
+        stage = self._stage(api, deployment)
+        self.url = stage.invoke_url
+        return {
+            "apiUrl": self.url,
+            "restApiId": api.id,
+            "policy": self.policy,
+            "vpcEndpointId": self.vpc_endpoint_id,
+        }
+
+    # -- PRIVATE: the interface endpoint callers come through ----------------------------------
+
+    def _vpc_endpoint(self) -> aws.ec2.VpcEndpoint:
+        network = self._args.network
+        if network is None:
+            raise pulumi.RunError(
+                "lambda-exposure:ipRestrictedApi.endpointType: PRIVATE needs the network"
+            )
+        endpoint, _ = interface_endpoint(
+            InterfaceEndpointSpec(
+                name=f"{self._name}-endpoint",
+                parent=self,
+                network=network,
+                service_name=execute_api_service_name(self._args.region),
+                # A private API's URL resolves in the VPC only through the endpoint's private
+                # DNS (see README: this also sends calls to *public* execute-api URLs from this
+                # VPC to the endpoint).
+                private_dns=network.private_dns("ipRestrictedApi.endpointType"),
+                description="execute-api interface endpoint: HTTPS from inside the VPC only",
+            )
+        )
+        return endpoint
+
+    def _rest_api(self, endpoint: aws.ec2.VpcEndpoint | None) -> aws.apigateway.RestApi:
+        config = self._args.config
         uses_ipv6 = any(
             ":" in cidr
             for cidr in [*config.allow, *config.deny]
             + [c for r in config.routes for c in (*r.allow, *r.deny)]
         )
-        api = aws.apigateway.RestApi(
-            name,
-            description=f"lambda-exposure {name}: {config.endpoint_type} API, IP-restricted",
+        return aws.apigateway.RestApi(
+            self._name,
+            description=f"lambda-exposure {self._name}: {config.endpoint_type} API, IP-restricted",
             endpoint_configuration={
                 "types": config.endpoint_type,
                 "vpc_endpoint_ids": [endpoint.id] if endpoint is not None else None,
@@ -184,121 +242,14 @@ class IpRestrictedApi(pulumi.ComponentResource):
                     None if config.private else ("dualstack" if uses_ipv6 else "ipv4")
                 ),
             },
-            opts=here,
-        )
-        self.rest_api_id = api.id
-        self.execution_arn = api.execution_arn
-
-        # A separate RestApiPolicy, because the policy names the API's own ARN (known only once
-        # the API exists); see components/api_policy.py for the statements.
-        self.policy = pulumi.Output.all(
-            api.execution_arn, endpoint.id if endpoint is not None else None
-        ).apply(lambda args: policy_json(args[0], config, args[1]))
-        policy = aws.apigateway.RestApiPolicy(
-            f"{name}-policy", rest_api_id=api.id, policy=self.policy, opts=here
-        )
-        if endpoint is not None:
-            self._endpoint_policy(name, endpoint, api)
-
-        methods = plan_methods(functions, config)
-        children = self._methods(name, api, methods, {f.name: f for f in functions})
-        self._permissions(name, api, config, functions, methods)
-
-        by_name = {f.name: f for f in functions}
-        used = sorted({m.function for m in methods})
-        routes_digest = pulumi.Output.all(*[by_name[f].invoke_arn for f in used]).apply(
-            lambda arns: digest(
-                json.dumps(
-                    {
-                        "methods": [m.__dict__ for m in methods],
-                        "integrations": dict(zip(used, arns, strict=True)),
-                        "endpointType": config.endpoint_type,
-                    },
-                    sort_keys=True,
-                )
-            )
-        )
-        deployment = aws.apigateway.Deployment(
-            f"{name}-deployment",
-            rest_api=api.id,
-            description="lambda-exposure: replaced whenever the policy or the routes change",
-            # API Gateway serves a snapshot taken at deployment time: a new policy or route is
-            # live only after a new deployment (seed 001's console pitfall). Hashing both here
-            # makes every such change replace the deployment on the next `pulumi up`.
-            triggers={"policy": self.policy.apply(digest), "routes": routes_digest},
-            # A PRIVATE API without a policy cannot be deployed at all, and a deployment made
-            # before the methods exist would snapshot an empty API.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, *children]),
+            region=None,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        stage_deps: list[pulumi.Resource] = []
-        access_log_settings = None
-        if config.access_logs:
-            log_group = aws.cloudwatch.LogGroup(
-                f"{name}-access-logs", retention_in_days=config.log_retention_days, opts=here
-            )
-            access_log_settings = {
-                "destination_arn": log_group.arn,
-                "format": access_log_format(config.private),
-            }
-            if config.cloud_watch_role:
-                stage_deps.append(self._account_log_role(name))
-        stage = aws.apigateway.Stage(
-            f"{name}-stage",
-            rest_api=api.id,
-            deployment=deployment.id,
-            stage_name=config.stage_name,
-            access_log_settings=access_log_settings,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=stage_deps),
-        )
-        aws.apigateway.MethodSettings(
-            f"{name}-method-settings",
-            rest_api=api.id,
-            stage_name=stage.stage_name,
-            method_path="*/*",
-            settings={
-                "throttling_burst_limit": config.throttling.burst_limit,
-                "throttling_rate_limit": config.throttling.rate_limit,
-                "metrics_enabled": True,
-                # Execution logs (and data traces, which log full bodies) stay off: they need the
-                # same account role and go to a log group API Gateway creates without retention.
-                "logging_level": "OFF",
-                "data_trace_enabled": False,
-            },
-            opts=here,
-        )
-        self.url = stage.invoke_url
-        self.register_outputs(
-            {
-                "apiUrl": self.url,
-                "restApiId": api.id,
-                "policy": self.policy,
-                "vpcEndpointId": self.vpc_endpoint_id,
-            }
-        )
-
-    # -- PRIVATE: the interface endpoint callers come through ----------------------------------
-
-    def _vpc_endpoint(self, name: str, network: Network, region: str) -> aws.ec2.VpcEndpoint:
-        endpoint, _ = interface_endpoint(
-            f"{name}-endpoint",
-            network,
-            service_name=execute_api_service_name(region),
-            # A private API's URL resolves in the VPC only through the endpoint's private DNS
-            # (see README: this also sends calls to *public* execute-api URLs from this VPC to
-            # the endpoint).
-            private_dns=network.private_dns("ipRestrictedApi.endpointType"),
-            description="execute-api interface endpoint: HTTPS from inside the VPC only",
-            parent=self,
-        )
-        return endpoint
-
-    def _endpoint_policy(
-        self, name: str, endpoint: aws.ec2.VpcEndpoint, api: aws.apigateway.RestApi
-    ) -> None:
+    def _endpoint_policy(self, endpoint: aws.ec2.VpcEndpoint, api: aws.apigateway.RestApi) -> None:
         """Defense in depth: this endpoint carries invocations of this API and nothing else."""
         aws.ec2.VpcEndpointPolicy(
-            f"{name}-endpoint-policy",
+            f"{self._name}-endpoint-policy",
             vpc_endpoint_id=endpoint.id,
             policy=api.execution_arn.apply(
                 lambda arn: json.dumps(
@@ -316,19 +267,17 @@ class IpRestrictedApi(pulumi.ComponentResource):
                     }
                 )
             ),
+            region=None,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     # -- resources, methods, integrations -----------------------------------------------------
 
     def _methods(
-        self,
-        name: str,
-        api: aws.apigateway.RestApi,
-        methods: Sequence[ApiMethod],
-        functions: dict[str, ExposedFunction],
+        self, api: aws.apigateway.RestApi, methods: Sequence[ApiMethod]
     ) -> list[pulumi.Resource]:
-        here = pulumi.ResourceOptions(parent=self)
+        name, here = self._name, pulumi.ResourceOptions(parent=self)
+        functions = {f.name: f for f in self._args.functions}
         paths = resource_paths(methods)
         slugs = _slugs(sorted(paths))
         resource_ids: dict[str, pulumi.Output[str]] = {"/": api.root_resource_id}
@@ -340,6 +289,7 @@ class IpRestrictedApi(pulumi.ComponentResource):
                 rest_api=api.id,
                 parent_id=resource_ids[parent or "/"],
                 path_part=part,
+                region=None,
                 opts=here,
             )
             resource_ids[path] = resource.id
@@ -352,6 +302,7 @@ class IpRestrictedApi(pulumi.ComponentResource):
                 resource_id=resource_ids[method.path],
                 http_method=method.http_method,
                 authorization=method.authorization,
+                region=None,
                 opts=here,
             )
             integration = aws.apigateway.Integration(
@@ -363,37 +314,117 @@ class IpRestrictedApi(pulumi.ComponentResource):
                 # Lambda's Invoke API is a POST whatever the client's verb.
                 integration_http_method="POST",
                 uri=functions[method.function].invoke_arn,
+                region=None,
                 opts=here,
             )
             children.extend([api_method, integration])
         return children
 
-    def _permissions(
-        self,
-        name: str,
-        api: aws.apigateway.RestApi,
-        config: IpRestrictedApiConfig,
-        functions: Sequence[ExposedFunction],
-        methods: Sequence[ApiMethod],
-    ) -> None:
+    def _permissions(self, api: aws.apigateway.RestApi, methods: Sequence[ApiMethod]) -> None:
         used = {m.function for m in methods}
-        for fn in functions:
+        stage_name = self._args.config.stage_name
+        for fn in self._args.functions:
             if fn.name not in used:
                 continue
             aws.lambda_.Permission(
-                f"{name}-invoke-{fn.name}",
+                f"{self._name}-invoke-{fn.name}",
                 action="lambda:InvokeFunction",
                 function=fn.arn,
                 principal="apigateway.amazonaws.com",
                 # This API's deployed stage only: not other APIs, not the console's test stage.
-                source_arn=api.execution_arn.apply(lambda arn: f"{arn}/{config.stage_name}/*/*"),
+                source_arn=api.execution_arn.apply(lambda arn: f"{arn}/{stage_name}/*/*"),
                 region=fn.region,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
+    # -- deployment and stage ------------------------------------------------------------------
+
+    def _deployment(
+        self,
+        api: aws.apigateway.RestApi,
+        methods: Sequence[ApiMethod],
+        after: Sequence[pulumi.Resource],
+    ) -> aws.apigateway.Deployment:
+        config = self._args.config
+        by_name = {f.name: f for f in self._args.functions}
+        used = sorted({m.function for m in methods})
+        routes_digest = pulumi.Output.all(*[by_name[f].invoke_arn for f in used]).apply(
+            lambda arns: digest(
+                json.dumps(
+                    {
+                        "methods": [m.__dict__ for m in methods],
+                        "integrations": dict(zip(used, arns, strict=True)),
+                        "endpointType": config.endpoint_type,
+                    },
+                    sort_keys=True,
+                )
+            )
+        )
+        return aws.apigateway.Deployment(
+            f"{self._name}-deployment",
+            rest_api=api.id,
+            description="lambda-exposure: replaced whenever the policy or the routes change",
+            # API Gateway serves a snapshot taken at deployment time: a new policy or route is
+            # live only after a new deployment (seed 001's console pitfall). Hashing both here
+            # makes every such change replace the deployment on the next `pulumi up`.
+            triggers={"policy": self.policy.apply(digest), "routes": routes_digest},
+            region=None,
+            # A PRIVATE API without a policy cannot be deployed at all, and a deployment made
+            # before the methods exist would snapshot an empty API.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+        )
+
+    def _stage(
+        self, api: aws.apigateway.RestApi, deployment: aws.apigateway.Deployment
+    ) -> aws.apigateway.Stage:
+        """The stage (access logs when on), then its throttling and metrics."""
+        config, name, here = self._args.config, self._name, pulumi.ResourceOptions(parent=self)
+        stage_deps: list[pulumi.Resource] = []
+        access_log_settings: aws.apigateway.StageAccessLogSettingsArgsDict | None = None
+        if config.access_logs:
+            log_group = aws.cloudwatch.LogGroup(
+                f"{name}-access-logs",
+                retention_in_days=config.log_retention_days,
+                region=None,
+                opts=here,
+            )
+            access_log_settings = {
+                "destination_arn": log_group.arn,
+                "format": access_log_format(config.private),
+            }
+            if config.cloud_watch_role:
+                stage_deps.append(self._account_log_role())
+        stage = aws.apigateway.Stage(
+            f"{name}-stage",
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name=config.stage_name,
+            access_log_settings=access_log_settings,
+            region=None,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=stage_deps),
+        )
+        aws.apigateway.MethodSettings(
+            f"{name}-method-settings",
+            rest_api=api.id,
+            stage_name=stage.stage_name,
+            method_path="*/*",
+            settings={
+                "throttling_burst_limit": config.throttling.burst_limit,
+                "throttling_rate_limit": config.throttling.rate_limit,
+                "metrics_enabled": True,
+                # Execution logs (and data traces, which log full bodies) stay off: they need the
+                # same account role and go to a log group API Gateway creates without retention.
+                "logging_level": "OFF",
+                "data_trace_enabled": False,
+            },
+            region=None,
+            opts=here,
+        )
+        return stage
+
     # -- account-wide logging role (opt-in) -----------------------------------------------------
 
-    def _account_log_role(self, name: str) -> aws.apigateway.Account:
+    def _account_log_role(self) -> aws.apigateway.Account:
         """The role API Gateway uses to write *every* API's logs in this account and region.
 
         Opt-in (``cloudWatchRole: true``): it is a region-wide setting, so setting it replaces a
@@ -401,21 +432,10 @@ class IpRestrictedApi(pulumi.ComponentResource):
         The AWS-managed policy is used as is: the role serves all APIs of the region, so scoping
         it to this API's log group would break the others' logging.
         """
-        here = pulumi.ResourceOptions(parent=self)
+        name, here = self._name, pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-cloudwatch",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "apigateway.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
             description="API Gateway account-wide role for writing CloudWatch Logs",
             opts=here,
         )
@@ -431,5 +451,6 @@ class IpRestrictedApi(pulumi.ComponentResource):
         return aws.apigateway.Account(
             f"{name}-account",
             cloudwatch_role_arn=role.arn,
+            region=None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
         )

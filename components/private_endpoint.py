@@ -16,17 +16,27 @@ public-internet only and are not reachable through it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.config import PrivateEndpointConfig, is_account_id
 from components.function import ExposedFunction
-from components.network import Network, interface_endpoint
+from components.network import InterfaceEndpointSpec, Network, interface_endpoint
 
 INVOKE_ACTION = "lambda:InvokeFunction"
+
+
+@dataclass(frozen=True)
+class PrivateLambdaEndpointArgs:
+    config: PrivateEndpointConfig
+    functions: Sequence[ExposedFunction]
+    network: Network
+    region: str  # the stack's: the endpoint serves this region's Lambda API
 
 
 def lambda_endpoint_service_name(region: str) -> str:
@@ -93,37 +103,69 @@ def endpoint_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-class PrivateLambdaEndpoint(pulumi.ComponentResource):
+class PrivateLambdaEndpoint(Component[PrivateLambdaEndpointArgs]):
     """Interface endpoint for the Lambda API in the private subnets, with its policy and SG."""
 
+    TYPE = "lambda-exposure:index:PrivateLambdaEndpoint"
     endpoint_id: pulumi.Output[str]
     dns_names: pulumi.Output[list[str]]
     security_group_id: pulumi.Output[str]
     policy: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        config: PrivateEndpointConfig,
-        functions: Sequence[ExposedFunction],
-        network: Network,
-        region: str,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("lambda-exposure:index:PrivateLambdaEndpoint", name, None, opts)
-        invoke_here = pulumi.InvokeOutputOptions(parent=self)
-        tags = {"lambda-exposure:pattern": "privateEndpoint"}
+    def _build(self) -> pulumi.Inputs:
+        config, network = self._args.config, self._args.network
+        self.policy = self._policy()
+        private_dns: pulumi.Input[bool] = config.private_dns and network.private_dns(
+            "privateEndpoint.privateDns",
+            remedy=", or set privateDns: false and call the endpoint's own DNS name "
+            "(lambdaEndpointDns)",
+        )
+        # On: SDK calls to lambda.<region>.amazonaws.com from inside the VPC resolve to the
+        # endpoint's private IPs, with no client change; so do all the VPC's other Lambda API
+        # calls, which the policy refuses. Hence an explicit choice in an existing VPC
+        # (config.private_dns_effect). Peered VPCs come in via allowedCidrs.
+        endpoint, security_group = interface_endpoint(
+            InterfaceEndpointSpec(
+                name=self._name,
+                parent=self,
+                network=network,
+                service_name=lambda_endpoint_service_name(self._args.region),
+                private_dns=private_dns,
+                description="lambda-exposure privateEndpoint: HTTPS to the Lambda API endpoint",
+                extra_cidrs=config.allowed_cidrs,
+                policy=self.policy,
+                tags={"lambda-exposure:pattern": "privateEndpoint"},
+            )
+        )
+        self.endpoint_id = endpoint.id
+        self.security_group_id = security_group.id
+        self.dns_names = endpoint.dns_entries.apply(_dns_names)
+        return {
+            "endpointId": self.endpoint_id,
+            "dnsNames": self.dns_names,
+            "securityGroupId": self.security_group_id,
+        }
 
+    def _policy(self) -> pulumi.Output[str]:
+        """Who may invoke which of the functions through the endpoint (``endpoint_policy``)."""
+        config = self._args.config
+        invoke_here = pulumi.InvokeOutputOptions(parent=self)
         identity = aws.get_caller_identity_output(opts=invoke_here)
         partition = aws.get_partition_output(opts=invoke_here)
         principals = pulumi.Output.all(identity.account_id, partition.partition).apply(
-            lambda args: principal_arns(config.allowed_principals, args[0], args[1])
+            lambda found: principal_arns(config.allowed_principals, found[0], found[1])
         )
-        # This endpoint serves the Lambda API of the stack's region (no cross-region service
-        # region is set): an existing function elsewhere cannot be invoked through it, so it is
-        # left out of the policy rather than listed as if it were reachable.
-        reachable = [fn for fn in functions if fn.region == region]
-        for fn in functions:
+        arns = pulumi.Output.all(*[fn.arn for fn in self._reachable()])
+        return pulumi.Output.all(principals, arns).apply(
+            lambda parts: json.dumps(endpoint_policy(parts[0], parts[1], config.allowed_actions))
+        )
+
+    def _reachable(self) -> list[ExposedFunction]:
+        """The functions in the stack's region: this endpoint serves that region's Lambda API
+        (no cross-region service region is set), so an existing function elsewhere cannot be
+        invoked through it; it is left out of the policy rather than listed as if reachable."""
+        region = self._args.region
+        for fn in self._args.functions:
             if fn.region != region:
                 pulumi.log.warn(
                     f"lambda-exposure:privateEndpoint: function {fn.name!r} is in {fn.region}, "
@@ -131,55 +173,22 @@ class PrivateLambdaEndpoint(pulumi.ComponentResource):
                     "of its policy",
                     resource=self,
                 )
+        reachable = [fn for fn in self._args.functions if fn.region == region]
         if not reachable:
             raise pulumi.RunError(
                 f"lambda-exposure:privateEndpoint: no function is in {region}, the region "
                 "whose Lambda API this endpoint serves"
             )
-        arns = pulumi.Output.all(*[fn.arn for fn in reachable])
-        self.policy = pulumi.Output.all(principals, arns).apply(
-            lambda args: json.dumps(endpoint_policy(args[0], args[1], config.allowed_actions))
-        )
-
-        private_dns: pulumi.Input[bool] = config.private_dns and network.private_dns(
-            "privateEndpoint.privateDns",
-            remedy=", or set privateDns: false and call the endpoint's own DNS name "
-            "(lambdaEndpointDns)",
-        )
-
-        # On: SDK calls to lambda.<region>.amazonaws.com from inside the VPC resolve to the
-        # endpoint's private IPs, with no client change; so do all the VPC's other Lambda API
-        # calls, which the policy refuses. Hence an explicit choice in an existing VPC
-        # (config.private_dns_effect). Peered VPCs come in via allowedCidrs.
-        endpoint, security_group = interface_endpoint(
-            name,
-            network,
-            service_name=lambda_endpoint_service_name(region),
-            private_dns=private_dns,
-            description="lambda-exposure privateEndpoint: HTTPS to the Lambda API endpoint",
-            parent=self,
-            extra_cidrs=config.allowed_cidrs,
-            policy=self.policy,
-            tags=tags,
-        )
-
-        self.endpoint_id = endpoint.id
-        self.security_group_id = security_group.id
-        self.dns_names = endpoint.dns_entries.apply(_dns_names)
-        self.register_outputs(
-            {
-                "endpointId": self.endpoint_id,
-                "dnsNames": self.dns_names,
-                "securityGroupId": self.security_group_id,
-            }
-        )
+        return reachable
 
 
-def _dns_names(entries: Sequence[Any] | None) -> list[str]:
+def _dns_names(
+    entries: Sequence[aws.ec2.outputs.VpcEndpointDnsEntry | Mapping[str, str]] | None,
+) -> list[str]:
     """The endpoint's DNS names (regional, zonal, and the private one when enabled)."""
     names = []
     for entry in entries or []:
-        name = entry.get("dns_name") if isinstance(entry, dict) else entry.dns_name
+        name = entry.get("dns_name") if isinstance(entry, Mapping) else entry.dns_name
         if name:
             names.append(name)
     return names

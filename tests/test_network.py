@@ -16,10 +16,10 @@ PROGRAM = textwrap.dedent(
     """
     import pulumi
     from components.config import load_config
-    from components.network import Network
+    from components.network import Network, NetworkArgs
 
     config = load_config()
-    network = Network("network", config.network, needed_by=["test"])
+    network = Network("network", NetworkArgs(config.network, needed_by=["test"]))
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("cidr", network.cidr_block)
     pulumi.export("public", network.public_subnet_ids)

@@ -281,15 +281,26 @@ def test_https_listeners_use_a_certificate_of_their_own_region() -> None:
 
 PROGRAM = """
 from components.config import load_config
-from components.function import ExposedFunctions
-from components.network import Network
-from components.static_ip import StaticIpEntry
+from components.function import ExposedFunctions, ExposedFunctionsArgs
+from components.network import Network, NetworkArgs
+from components.region import Region
+from components.static_ip import StaticIpEntry, StaticIpEntryArgs
 
 config = load_config()
-network = Network("network", config.network, needed_by=["staticIp"])
-functions = ExposedFunctions("functions", config.functions, region=config.region).functions
+network = Network("network", NetworkArgs(config.network, needed_by=["staticIp"]))
+functions = ExposedFunctions(
+    "functions", ExposedFunctionsArgs(config.functions, Region(config.region))
+).functions
 StaticIpEntry(
-    "static-ip", config.static_ip, [f for f in functions if f.name == "api"], network, config
+    "static-ip",
+    StaticIpEntryArgs(
+        config.static_ip,
+        [f for f in functions if f.name == "api"],
+        network,
+        config.region,
+        network_config=config.network,
+        function_configs=[f for f in config.functions if f.name == "api"],
+    ),
 )
 """
 
