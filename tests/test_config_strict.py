@@ -363,28 +363,42 @@ def test_account_ids_are_ascii_digits() -> None:
     assert principal_arns(["123456789012"], "1", "aws") == ["arn:aws:iam::123456789012:root"]
 
 
+CONFIG_MODULES = sorted(Path(config_module.__file__).parent.glob("*.py"))
+
+
 def test_config_checks_text_one_way_only() -> None:
-    """Guard for the rule above: a new pattern in config.py goes through ``_fullmatch``."""
-    source = Path(config_module.__file__).read_text(encoding="utf-8")
-    tree = ast.parse(source)
-    helper = next(
-        n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_fullmatch"
-    )
-    inside_helper = {id(n) for n in ast.walk(helper)}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or id(node) in inside_helper:
-            continue
-        func = node.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            assert func.value.id != "re", f"line {node.lineno}: re.{func.attr}; use _fullmatch"
-        if isinstance(func, ast.Attribute) and func.attr in ("match", "search"):
-            raise AssertionError(f"line {node.lineno}: .{func.attr}(); use _fullmatch")
-        assert "pattern" not in {k.arg for k in node.keywords}, (
-            f"line {node.lineno}: Field(pattern=...); use _matching"
-        )
-        if isinstance(func, ast.Name) and func.id == "_fullmatch":
-            pattern = ast.literal_eval(node.args[0])
-            for unicode_class in ("\\d", "\\w", "\\s", "\\D", "\\W", "\\S", "\\b"):
-                assert unicode_class not in pattern, f"line {node.lineno}: {unicode_class}"
-            # fullmatch anchors both ends; a "$" of its own would be dead weight or a mistake.
-            assert not pattern.endswith("$"), f"line {node.lineno}: trailing $"
+    """Guard for the rule above: a new pattern in components/config/ goes through
+    ``ascii_fullmatch``."""
+    # The walk finds the package's modules (a broken one would silently check nothing).
+    assert {"base.py", "types.py", "stack.py", "loading.py"} <= {m.name for m in CONFIG_MODULES}
+    helpers = 0
+    for module in CONFIG_MODULES:
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        defined = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef) and n.name == "ascii_fullmatch"
+        ]
+        helpers += len(defined)
+        inside_helper = {id(n) for helper in defined for n in ast.walk(helper)}
+        for node in ast.walk(tree):
+            where = f"{module.name}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.ImportFrom):
+                assert node.module != "re", f"{where}: from re import ...; use ascii_fullmatch"
+            if not isinstance(node, ast.Call) or id(node) in inside_helper:
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                assert func.value.id != "re", f"{where}: re.{func.attr}; use ascii_fullmatch"
+            if isinstance(func, ast.Attribute) and func.attr in ("match", "search"):
+                raise AssertionError(f"{where}: .{func.attr}(); use ascii_fullmatch")
+            assert "pattern" not in {k.arg for k in node.keywords}, (
+                f"{where}: Field(pattern=...); use matching"
+            )
+            if isinstance(func, ast.Name) and func.id == "ascii_fullmatch":
+                pattern = ast.literal_eval(node.args[0])
+                for unicode_class in ("\\d", "\\w", "\\s", "\\D", "\\W", "\\S", "\\b"):
+                    assert unicode_class not in pattern, f"{where}: {unicode_class}"
+                # fullmatch anchors both ends; a "$" of its own would be dead weight or a mistake.
+                assert not pattern.endswith("$"), f"{where}: trailing $"
+    assert helpers == 1, "ascii_fullmatch is defined once (components/config/base.py)"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import PROJECT, TOP_LEVEL_KEYS, StackConfig, _model_in, parse_config
+from components.config import PROJECT, TOP_LEVEL_KEYS, StackConfig, model_in, parse_config
 from tools.synth import iter_config_files, load_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,8 @@ def test_pulumi_yaml_descriptions_name_every_nested_key() -> None:
         if name == "region":
             continue
         key = field.alias or name
-        model = _model_in(field.annotation)
+        model = model_in(field.annotation)
+        assert model is not None, key
         missing = [
             sub.alias or sub_name
             for sub_name, sub in model.model_fields.items()
