@@ -11,9 +11,9 @@ balancers, public IPv4 addresses, NAT gateways, interface endpoints per Availabi
 web ACLs and rules. Everything else this program creates is billed per request, per GB or not at
 all (``unpricedTypes`` in the data file says which and why). A month is 730 hours.
 
-``estimate(synth)`` gives the rows, ``render(rows)`` the lines the preview prints, ``total(rows)``
-the sum, and ``pattern_costs()`` the fixed cost of each pattern's example config (the README's
-pattern table).
+``estimate(synth)`` gives the rows, ``render(rows)`` the lines to print (for the offline preview
+too), ``total(rows)`` the sum, and ``pattern_costs()`` the fixed cost of each pattern's example
+config (for the README's pattern table).
 """
 
 from __future__ import annotations
