@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import pytest
+import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -197,3 +199,16 @@ def test_a_paths_or_cost_marker_without_a_stack_file_is_an_error(
     _write(tmp_path, "doc.md", text)
     with pytest.raises(DocTableError, match=message):
         stale_tables(tmp_path)
+
+
+def test_config_blocks_quote_the_stack_file_verbatim(tmp_path: Path) -> None:
+    example = "examples/edge-oac.yaml"
+    page = _write(
+        tmp_path, "docs/x.md", f"<!-- config:{example} -->\nold\n<!-- /config:{example} -->\n"
+    )
+    assert stale_tables(tmp_path) == [f"docs/x.md: config:{example}"]
+    assert doc_tables.main(["--root", str(tmp_path)]) == 0
+    block = re.search(r"```yaml\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    assert yaml.safe_load(block.group(1)) == yaml.safe_load((ROOT / example).read_text())
+    assert block.group(1).startswith(f"# {example}\n")

@@ -26,6 +26,8 @@ picture or price in the docs is drawn or typed by hand:
                                              from its ``exposure`` output (``tools.exposure_view``)
     <!-- cost:examples/static-egress.yaml --> its fixed monthly cost before traffic (``tools.cost``)
     <!-- cost:patterns -->                   every pattern's cost, from its example (the README)
+    <!-- config:examples/edge-oac.yaml -->  the file itself, verbatim, as a YAML block: a config
+                                             quoted in the docs is always one the suite synthesizes
 
 Exit 2 on a marker that names no config key or file, or is never closed.
 """
@@ -51,7 +53,7 @@ from components.config import StackConfig, model_in
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "| key | default | meaning |\n|---|---|---|\n"
-_OPEN_RE = re.compile(r"<!-- (?P<kind>options|paths|cost):(?P<key>[^ ]*) -->\n")
+_OPEN_RE = re.compile(r"<!-- (?P<kind>options|paths|cost|config):(?P<key>[^ ]*) -->\n")
 _CLOSE = "<!-- /{kind}:{key} -->"
 # Directories that hold no docs of the repository (virtualenvs, caches, tool state).
 _SKIPPED_PARTS = {"node_modules", "__pycache__"}
@@ -245,7 +247,15 @@ def render_cost(key: str) -> str:
     return "```text\n" + "\n".join(cost.render(cost.estimate(result), result.region)) + "\n```\n"
 
 
+def render_config(key: str) -> str:
+    """The stack file ``key`` as it is, in a YAML block."""
+    text = _stack_path("config", key).read_text(encoding="utf-8")
+    return f"```yaml\n# {key}\n{text.rstrip()}\n```\n"
+
+
 def render_block(kind: str, key: str) -> str:
+    if kind == "config":
+        return render_config(key)
     if kind == "paths":
         return render_paths(key)
     if kind == "cost":
