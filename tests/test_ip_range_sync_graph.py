@@ -40,7 +40,16 @@ ALL_TARGETS = ["prefixList", "securityGroup", "wafIpSet"]
 
 
 def _sync(config: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"ipRangeSync": {"enabled": True, "regions": [], **(config or {})}}
+    # The synced lists and their function: since managedPrefixList: auto became the default, a
+    # CLOUDFRONT selection uses AWS's lists instead (tests/test_addresses_managed_lists.py).
+    return {
+        "ipRangeSync": {
+            "enabled": True,
+            "regions": [],
+            "managedPrefixList": "never",
+            **(config or {}),
+        }
+    }
 
 
 def _ours(result: Synth, type_: str) -> list[Resource]:
