@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import policy_of
+from tests.graph import policy_of
 from tools.synth import Resource, Synth, load_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
