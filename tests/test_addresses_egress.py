@@ -12,21 +12,23 @@ from typing import Any
 
 import pytest
 
+from tests.graph import EIP, NAT, ROUTE, ROUTE_TABLE, SUBNET
+from tests.graph import STATIC_EGRESS_COMPONENT as COMPONENT
 from tools import cost
 from tools.synth import Resource, Synth, load_stack_file
 from tools.teardown import plan
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPONENT = "lambda-exposure:index:StaticEgress"
-EIP = "aws:ec2/eip:Eip"
-NAT = "aws:ec2/natGateway:NatGateway"
-ROUTE = "aws:ec2/route:Route"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-SUBNET = "aws:ec2/subnet:Subnet"
 LOOKUP = "aws:ec2/getElasticIp:getElasticIp"
 OWN = ["eipalloc-0123456789abcdef0", "eipalloc-12345678", "eipalloc-0123456789abcdef2"]
 # What the lookup answers, fixed here so the outputs can be traced to it.
 LOOKED_UP_IP = "192.0.2.44"
+
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def egress(az_count: int = 2, **options: Any) -> dict[str, Any]:

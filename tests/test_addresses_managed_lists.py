@@ -13,22 +13,19 @@ from typing import Any
 
 import pytest
 
-from tests.graph import policy_of
+from tests.graph import FUNCTION, PREFIX_LIST, ROLE_POLICY, policy_of
+from tests.graph import INGRESS as RULE
+from tests.graph import IP_RANGE_SYNC_COMPONENT as COMPONENT
+from tests.graph import SG as GROUP
 from tools.synth import Resource, Synth, load_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPONENT = "lambda-exposure:index:IpRangeSync"
 LOOKUP = "aws:ec2/getManagedPrefixList:getManagedPrefixList"
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/LocationsOfEdgeServers.html
 AWS_LISTS = {
     "IPv4": "com.amazonaws.global.cloudfront.origin-facing",
     "IPv6": "com.amazonaws.global.ipv6.cloudfront.origin-facing",
 }
-GROUP = "aws:ec2/securityGroup:SecurityGroup"
-RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
-FUNCTION = "aws:lambda/function:Function"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 # Everything that exists for the sync function only.
 SYNC_MACHINERY = {
     FUNCTION,
@@ -44,6 +41,12 @@ SYNC_MACHINERY = {
     "aws:lambda/invocation:Invocation",
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
 }
+
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def cloudfront(**options: Any) -> dict[str, Any]:

@@ -12,19 +12,25 @@ from typing import Any
 
 import pytest
 
+from tests.graph import IP_RANGE_SYNC_COMPONENT as COMPONENT
+from tests.graph import PREFIX_LIST
 from tools.synth import Resource, Synth, load_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPONENT = "lambda-exposure:index:IpRangeSync"
 SHARE = "aws:ram/resourceShare:ResourceShare"
 RESOURCE_ASSOCIATION = "aws:ram/resourceAssociation:ResourceAssociation"
 PRINCIPAL_ASSOCIATION = "aws:ram/principalAssociation:PrincipalAssociation"
-PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
 
 ACCOUNT = "444455556666"
 ORGANIZATION = "arn:aws:organizations::111122223333:organization/o-exampleorgid"
 OU = "arn:aws:organizations::111122223333:ou/o-exampleorgid/ou-ab12-34cd56ef"
 OTHER_OU = "arn:aws:organizations::999999999999:ou/o-otherorgid99/ou-ab12-34cd56ef"
+
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def shared(share_with: list[str], **options: Any) -> dict[str, Any]:

@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 
+from tests.graph import EIP, SUBNET
+from tests.graph import LB as LOAD_BALANCER
+from tests.graph import STATIC_IP_COMPONENT as COMPONENT
 from tools.synth import Resource, Synth, load_stack_file
 from tools.teardown import plan
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPONENT = "lambda-exposure:index:StaticIpEntry"
-EIP = "aws:ec2/eip:Eip"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
-SUBNET = "aws:ec2/subnet:Subnet"
 LOOKUP = "aws:ec2/getElasticIp:getElasticIp"
 OWN = ["eipalloc-0123456789abcdef0", "eipalloc-12345678", "eipalloc-0123456789abcdef2"]
 LOOKED_UP_IP = "192.0.2.45"
@@ -27,6 +26,12 @@ EXISTING_VPC = {
     "publicSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
     "privateSubnetIds": ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"],
 }
+
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def nlb(allocations: list[str], network: dict[str, Any] | None = None, **options: Any) -> dict:
