@@ -20,6 +20,7 @@ from pulumi import _types as pulumi_types
 
 from components import edge as edge_module
 from components import function as function_module
+from components import waf as waf_module
 from tools import check as check_module
 from tools.check import NAME_RULES, Finding, check, check_resource, name_problems
 from tools.synth import Resource, Synth, iter_config_files, load_stack_file
@@ -77,6 +78,12 @@ def _functions(*specs: tuple[str, str]) -> list[dict[str, Any]]:
 
 
 HTTPS = {"certificateArn": CERT.format(region="eu-west-1")}
+# Every managed rule group the program accepts fits 5,000 WCUs; 1,500 takes a few of them.
+WAF = {
+    "enabled": True,
+    "rateLimit": 100,
+    "managedRules": ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesAmazonIpReputationList"],
+}
 API_ONLY = {"functions": _functions(("api", "/api"))}
 WITH_EXISTING = {"functions": _functions(("app", "/"), ("billing", "/billing"))}
 ROUTES = [
@@ -131,6 +138,9 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             },
             {},
         ),
+        ("waf", {"waf": WAF}, {}),
+        ("nlb-waf", {"entry": "nlb", "waf": WAF}, {}),
+        ("regions-waf", {"regions": REGIONS, "waf": WAF}, {}),
     ],
     "ipRestrictedApi": [
         ("regional", {}, {}),
@@ -150,6 +160,8 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ("private", {"endpointType": "PRIVATE", "allow": ["10.20.0.0/16"]}, {}),
         ("private-existing-vpc", {"endpointType": "PRIVATE"}, {"network": EXISTING_VPC}),
         ("existing-function", {}, WITH_EXISTING),
+        ("waf", {"waf": WAF}, {}),
+        ("private-waf", {"endpointType": "PRIVATE", "waf": WAF}, {}),
     ],
     "edge": [
         ("oac", {}, {}),
@@ -160,6 +172,12 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ("cors", {"cors": CORS}, {}),
         ("allowed-cidrs", {"allowedCidrs": [CIDR, CIDR6], "rateLimit": 100}, {}),
         ("no-function-at-root", {}, API_ONLY),
+        ("managed-rules", {"managedRules": WAF["managedRules"], "rateLimit": 100}, {}),
+        (
+            "allowed-cidrs-managed-rules",
+            {"allowedCidrs": [CIDR, CIDR6], "managedRules": WAF["managedRules"]},
+            {},
+        ),
     ],
     "privateEndpoint": [
         ("defaults", {}, {}),
@@ -356,7 +374,7 @@ MISSPELLINGS = [
     ),
     pytest.param(
         {"edge": {"enabled": True, "allowedCidrs": [CIDR]}},
-        _builder_misspelling(edge_module, "_visibility", ["metric_name"], "metric_nam"),
+        _builder_misspelling(waf_module, "_visibility", ["metric_name"], "metric_nam"),
         "edge-waf",
         "rules[0].visibilityConfig.metric_nam",
         id="edge-waf-rule",

@@ -62,6 +62,12 @@ SAMPLES: dict[str, tuple[str, ...]] = {
     "edge.cors.allowHeaders[0]": ("X-Custom-Header", "content-type"),
     "edge.cors.exposeHeaders[0]": ("X-Request-Id",),
     "edge.allowedCidrs[0]": CIDRS,
+    "edge.managedRules[0]": (
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    ),
+    "staticIp.waf.managedRules[0]": ("AWSManagedRulesKnownBadInputsRuleSet",),
+    "ipRestrictedApi.waf.managedRules[0]": ("AWSManagedRulesSQLiRuleSet",),
     "privateEndpoint.allowedPrincipals[0]": (
         "arn:aws:iam::111122223333:role/path/caller_1",
         "444455556666",
@@ -85,6 +91,9 @@ CONTEXT: dict[str, dict[str, Any]] = {
     "staticIp.allowedCidrs[0]": {"staticIp": {"ipAddressType": "DUAL_STACK"}},
     "functions[0].expose[0]": {"ipRestrictedApi": {"enabled": True}},
     "functions[0].widerExposure[0]": {"ipRestrictedApi": {"enabled": True}},
+    # Managed rules are refused without the web ACL they go in.
+    "staticIp.waf.managedRules[0]": {"staticIp": {"waf": {"enabled": True}}},
+    "ipRestrictedApi.waf.managedRules[0]": {"ipRestrictedApi": {"waf": {"enabled": True}}},
 }
 
 

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from components.config.base import ConfigError, ConfigModel, ascii_fullmatch, matching
 from components.config.types import AcmArn, Cidrs, Region, check_unique, region_name
+from components.config.waf import WafConfig
 
 # ALBs take predefined policies only (no custom ones), all named ELBSecurityPolicy-...:
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
@@ -136,3 +137,10 @@ class StaticIpConfig(ConfigModel):
     @property
     def https(self) -> bool:
         return bool(self.certificate_arn)
+
+    waf: WafConfig = Field(
+        default_factory=WafConfig,
+        description="A REGIONAL web ACL on the ALB of every region of the entry (the stack's and "
+        "each of `regions`): a per-IP rate limit, then AWS managed rule groups. The allow-list "
+        "stays `allowedCidrs` (security groups)",
+    )
