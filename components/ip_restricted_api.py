@@ -439,6 +439,7 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
         https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-control-access-aws-waf.html
         """
         waf = self._args.config.waf
+        self.web_acl_arn: pulumi.Output[str] | None = None
         if not waf.enabled:
             return
         acl = build_web_acl(
@@ -455,6 +456,7 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
             )
         )
         associate(f"{self._name}-waf-stage", acl, stage.arn, self, None)
+        self.web_acl_arn = acl.arn
 
     # -- account-wide logging role (opt-in) -----------------------------------------------------
 

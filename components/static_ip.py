@@ -143,10 +143,13 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
     static_ipv6s: pulumi.Output[list[str]]
     urls: pulumi.Output[list[str]]
     albs: list[LambdaAlb]
+    # staticIp.waf: region -> the ARN of that region's web ACL (empty without waf).
+    web_acls: dict[str, pulumi.Output[str]]
 
     def _build(self) -> pulumi.Inputs:
         config = self._args.config
         self._ports = listener_ports(config)
+        self.web_acls = {}
         self.static_ipv6s = pulumi.Output.from_input([])
         if config.entry == "nlb":
             self._nlb_entry()
@@ -285,6 +288,7 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
             )
         )
         associate(f"{prefix}-waf-alb", acl, alb.alb.arn, self, region.arg)
+        self.web_acls[region.name] = acl.arn
 
     # -- NLB with Elastic IPs → ALB -------------------------------------------------------------
 

@@ -25,6 +25,12 @@ LABEL = f"1000 requests per IP per 5 min; {', '.join(GROUPS)}"
 OPEN_APP = [{"name": "app", "handler": "app", "path": "/"}]
 
 
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
+
+
 def waf() -> dict[str, Any]:
     return {"enabled": True, "rateLimit": 1000, "managedRules": GROUPS}
 

@@ -10,27 +10,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.config import AWS_MANAGED_RULE_GROUPS, parse_config
 from components.quotas import WAF_WEB_ACL_CAPACITY, usages
+from tests.graph import DISTRIBUTION, IP_SET, LB, REST_API, STAGE, WEB_ACL
+from tests.graph import WEB_ACL_ASSOCIATION as ASSOCIATION
+from tests.samples import EXAMPLES
 from tools import cost
 from tools.synth import Resource, Synth, load_stack_file
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-IP_SET = "aws:wafv2/ipSet:IpSet"
-ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
-LB = "aws:lb/loadBalancer:LoadBalancer"
-STAGE = "aws:apigateway/stage:Stage"
-REST_API = "aws:apigateway/restApi:RestApi"
-DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 GROUPS = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesAmazonIpReputationList"]
 STACK_REGION = "eu-west-1"
 VISIBLE = {"cloudwatchMetricsEnabled": True, "sampledRequestsEnabled": True}
+
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def waf(**settings: Any) -> dict[str, Any]:
@@ -356,3 +356,32 @@ def test_regions_multiply_the_acls_and_their_rules_in_the_cost(synth) -> None:
     result = synth({"staticIp": {"enabled": True, "regions": ["us-east-1"], "waf": waf()}})
     rules = {r.kind: r.count for r in cost.estimate(result) if r.kind.startswith("waf")}
     assert rules == {"wafWebAcl": 2, "wafRule": 6}
+
+
+# -- stack outputs: the ARN of each web ACL, by entry ---------------------------------------------
+
+
+def test_the_outputs_name_each_entrys_web_acl(synth) -> None:
+    extra = ["us-east-1"]
+    result = synth(
+        {
+            "staticIp": {"enabled": True, "regions": extra, "waf": waf()},
+            "ipRestrictedApi": {"enabled": True, "waf": waf()},
+            "edge": {"enabled": True, "managedRules": GROUPS},
+        }
+    )
+    by_region = {}
+    for alb in albs(result):
+        association = association_of(result, alb.outputs["arn"])
+        by_region[alb.outputs["arn"].split(":")[3]] = association.inputs["webAclArn"]
+    assert result.outputs["staticIpWebAclArns"] == by_region
+    assert set(by_region) == {STACK_REGION, *extra}
+    stage_association = association_of(result, result.one(STAGE).outputs["arn"])
+    assert result.outputs["apiWebAclArn"] == stage_association.inputs["webAclArn"]
+    assert result.outputs["edgeWebAclArn"] == result.one(DISTRIBUTION).inputs["webAclId"]
+
+
+def test_no_web_acl_output_without_waf(synth) -> None:
+    on = {"enabled": True}
+    result = synth({"staticIp": on, "ipRestrictedApi": on, "edge": on})
+    assert {"staticIpWebAclArns", "apiWebAclArn", "edgeWebAclArn"} & set(result.outputs) == set()
