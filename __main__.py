@@ -75,6 +75,8 @@ if config.static_ip.enabled:
     outputs["staticIpUrls"] = static_ip.urls
     if config.static_ip.ip_address_type == "DUAL_STACK":
         outputs["staticIpv6s"] = static_ip.static_ipv6s
+    if static_ip.web_acls:
+        outputs["staticIpWebAclArns"] = static_ip.web_acls
 
 if config.ip_restricted_api.enabled:
     from components.ip_restricted_api import IpRestrictedApi, IpRestrictedApiArgs
@@ -86,6 +88,8 @@ if config.ip_restricted_api.enabled:
         ),
     )
     outputs["apiUrl"] = api.url
+    if api.web_acl_arn is not None:
+        outputs["apiWebAclArn"] = api.web_acl_arn
 
 if config.edge.enabled:
     from components.edge import EdgeProtectedUrl, EdgeProtectedUrlArgs
@@ -95,6 +99,8 @@ if config.edge.enabled:
     )
     outputs["edgeUrl"] = edge.url
     outputs["functionUrls"] = edge.function_urls
+    if edge.web_acl is not None:
+        outputs["edgeWebAclArn"] = edge.web_acl.arn
 
 if config.private_endpoint.enabled:
     from components.private_endpoint import PrivateLambdaEndpoint, PrivateLambdaEndpointArgs

@@ -12,7 +12,8 @@ direct call answers 403; CloudFront is the only caller able to sign. It signs in
 
 Then: one cache behavior pair (``/p`` and ``/p/*``) per function path, the function at ``/`` as
 the default behavior unless ``staticSite`` puts a private S3 bucket there, and optionally a WAF
-web ACL (``allowedCidrs``) that admits only listed sources and rate-limits them.
+web ACL (``allowedCidrs``, ``managedRules``: ``components/waf.py``) that admits only listed
+sources, rate-limits them and applies AWS managed rule groups.
 
 Built from the origins outwards: function URLs → who signs (OAC or the signer) → static site →
 web ACL → distribution → the functions' permissions for it → the site bucket's policy for it.
@@ -20,7 +21,6 @@ web ACL → distribution → the functions' permissions for it → the site buck
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -34,6 +34,7 @@ from components.config import EdgeConfig
 from components.edge_signer_function import EDGE_REGION, EdgeSignerFunction, EdgeSignerFunctionArgs
 from components.function import ExposedFunction
 from components.static_site import StaticSiteBucket, StaticSiteBucketArgs
+from components.waf import WebAclSpec, acl_description, build_web_acl
 
 # AWS-managed CloudFront policies. Their IDs are fixed and documented, so constants avoid an
 # invoke per policy and keep the previewed graph identical to the deployed one.
@@ -133,8 +134,9 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
                 opts=here,
             )
 
-        # 4. Optional source allow-list, enforced at the edge before any signing happens.
-        self.web_acl = self._web_acl(config) if config.allowed_cidrs else None
+        # 4. Optional web ACL (source allow-list, rate limit, managed rules), enforced at the
+        # edge before any signing happens.
+        self.web_acl = self._web_acl(config) if config.web_acl else None
 
         # 5. The distribution.
         origins = [self._function_origin(fn, urls[fn.name], lambda_oac) for fn in functions]
@@ -313,78 +315,27 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
     # -- WAF -----------------------------------------------------------------------------------
 
     def _web_acl(self, config: EdgeConfig) -> aws.wafv2.WebAcl:
-        """Admit only ``allowedCidrs`` (one IP set per address family), rate-limited per IP.
+        """Admit only ``allowedCidrs`` (one IP set per address family), rate-limit per IP, then
+        the managed rule groups: ``components/waf.py``'s rules, in its order.
 
         A CLOUDFRONT-scope ACL and its IP sets must be created in us-east-1.
         """
-        name = self._name
-        here = pulumi.ResourceOptions(parent=self)
-        families = {4: "IPV4", 6: "IPV6"}
-        ip_sets: list[aws.wafv2.IpSet] = []
-        for version, label in families.items():
-            cidrs = [c for c in config.allowed_cidrs if ipaddress.ip_network(c).version == version]
-            if cidrs:
-                ip_sets.append(
-                    aws.wafv2.IpSet(
-                        f"{name}-allow-{label.lower()}",
-                        scope="CLOUDFRONT",
-                        region=EDGE_REGION,
-                        ip_address_version=label,
-                        addresses=cidrs,
-                        description="lambda-exposure edge.allowedCidrs",
-                        opts=here,
-                    )
-                )
-        matches: list[aws.wafv2.WebAclRuleStatementArgsDict] = [
-            {"ip_set_reference_statement": {"arn": s.arn}} for s in ip_sets
-        ]
-        allowed: aws.wafv2.WebAclRuleStatementArgsDict = (
-            matches[0] if len(matches) == 1 else {"or_statement": {"statements": matches}}
+        allowed_from = "edge.allowedCidrs" if config.allowed_cidrs else ""
+        return build_web_acl(
+            WebAclSpec(
+                prefix=self._name,
+                parent=self,
+                scope="CLOUDFRONT",
+                region=EDGE_REGION,
+                description=acl_description(
+                    "lambda-exposure", allowed_from, bool(config.managed_rules)
+                ),
+                rate_limit=config.rate_limit,
+                managed_rules=config.managed_rules,
+                allowed_cidrs=config.allowed_cidrs,
+                allowed_from=allowed_from,
+            )
         )
-        metric = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
-        return aws.wafv2.WebAcl(
-            f"{name}-waf",
-            scope="CLOUDFRONT",
-            region=EDGE_REGION,
-            description="lambda-exposure: only edge.allowedCidrs, rate-limited per source IP",
-            default_action=aws.wafv2.WebAclDefaultActionArgs(
-                block=aws.wafv2.WebAclDefaultActionBlockArgs()
-            ),
-            rules=[
-                {
-                    # First, so allow-listed sources are rate-limited too (an allow ends
-                    # evaluation).
-                    "name": "rate-limit-per-ip",
-                    "priority": 0,
-                    "action": {"block": {}},
-                    "statement": {
-                        "rate_based_statement": {
-                            "aggregate_key_type": "IP",
-                            "limit": config.rate_limit,
-                            "evaluation_window_sec": 300,
-                        }
-                    },
-                    "visibility_config": _visibility(f"{metric}-rate-limit"),
-                },
-                {
-                    "name": "allowed-cidrs",
-                    "priority": 1,
-                    "action": {"allow": {}},
-                    "statement": allowed,
-                    "visibility_config": _visibility(f"{metric}-allowed-cidrs"),
-                },
-            ],
-            visibility_config=_visibility(metric),
-            opts=here,
-        )
-
-
-def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgsDict:
-    return {
-        "cloudwatch_metrics_enabled": True,
-        "metric_name": metric[:128],
-        "sampled_requests_enabled": True,
-    }
 
 
 def _cors_args(config: EdgeConfig) -> aws.lambda_.FunctionUrlCorsArgsDict | None:

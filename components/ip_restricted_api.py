@@ -6,7 +6,11 @@ the same API reachable only through an ``execute-api`` interface endpoint (PRIVA
 
 Reads like the request path: [VPC endpoint →] REST API (+ resource policy) → resources/methods →
 Lambda proxy integrations → permissions → deployment (re-made whenever the policy or the routes
-change) → stage (access logs, throttling).
+change) → stage (access logs, throttling) [→ web ACL → association with the stage].
+
+``ipRestrictedApi.waf`` puts a REGIONAL AWS WAF web ACL on the stage (``components/waf.py``: a
+per-IP rate limit, then AWS managed rule groups). API Gateway runs it before the resource policy,
+so a blocked request never reaches the policy, an authorizer or the function.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from components.config import (
 )
 from components.function import ExposedFunction, assume_role_policy
 from components.network import InterfaceEndpointSpec, Network, interface_endpoint
+from components.waf import WebAclSpec, acl_description, associate, build_web_acl
 
 PROXY = "{proxy+}"
 # Managed by AWS for exactly this job; see _account_log_role for why it is not scoped further.
@@ -192,6 +197,7 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
         self._permissions(api, methods)
         deployment = self._deployment(api, methods, [policy, *children])
         stage = self._stage(api, deployment)
+        self._web_acl(stage)
         self.url = stage.invoke_url
         return {
             "apiUrl": self.url,
@@ -421,6 +427,36 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
             opts=here,
         )
         return stage
+
+    def _web_acl(self, stage: aws.apigateway.Stage) -> None:
+        """``ipRestrictedApi.waf``: a web ACL of the API's region on the stage.
+
+        The stage ARN (``arn:aws:apigateway:<region>::/restapis/<id>/stages/<name>``) is what WAF
+        associates with; the Stage resource gives it as ``arn``. AWS WAF lists "Amazon API
+        Gateway REST API" among the regional resources it protects, naming no endpoint type, and
+        the API Gateway WAF guide names no exception for PRIVATE APIs; no AWS page found says in
+        so many words that PRIVATE ones are supported (README caveat).
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-control-access-aws-waf.html
+        """
+        waf = self._args.config.waf
+        self.web_acl_arn: pulumi.Output[str] | None = None
+        if not waf.enabled:
+            return
+        acl = build_web_acl(
+            WebAclSpec(
+                prefix=self._name,
+                parent=self,
+                scope="REGIONAL",
+                region=None,
+                description=acl_description(
+                    "lambda-exposure ipRestrictedApi", managed=bool(waf.managed_rules)
+                ),
+                rate_limit=waf.rate_limit,
+                managed_rules=waf.managed_rules,
+            )
+        )
+        associate(f"{self._name}-waf-stage", acl, stage.arn, self, None)
+        self.web_acl_arn = acl.arn
 
     # -- account-wide logging role (opt-in) -----------------------------------------------------
 

@@ -38,6 +38,9 @@ ALB_QUOTAS = (
 WAF_IP_SETS = (
     "https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-ipset-match.html"
 )
+WAF_CAPACITY_UNITS = (
+    "https://docs.aws.amazon.com/waf/latest/developerguide/aws-waf-capacity-units.html"
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Quota:
     url: str
     # The QuotasConfig field that declares a raised value; None when AWS does not raise it.
     field: str | None = None
+    # How a higher value is had, where it is not a Service Quotas request (read before
+    # "declare it as quotas.<key>").
+    raise_note: str = ""
 
 
 # "This quota is enforced separately for IPv4 rules and IPv6 rules"; a rule that references a
@@ -81,6 +87,17 @@ ALB_TARGET_GROUPS = Quota("Target Groups per Application Load Balancer", 100, AL
 API_RESOURCES = Quota("Resources per API", 300, API_GATEWAY_QUOTAS, "api_resources")
 # "An IP set can hold up to 10,000 IP addresses or IP address ranges to check."
 WAF_IP_SET_ADDRESSES = Quota("IP addresses and address ranges per IP set", 10_000, WAF_IP_SETS)
+# "Using more than 1,500 WCUs in a web ACL incurs costs beyond the basic web ACL price"; the
+# "Maximum web ACL capacity units (WCUs) per web ACL" is 5,000, fixed (AWS WAF quotas,
+# https://docs.aws.amazon.com/waf/latest/developerguide/limits.html).
+WAF_WEB_ACL_CAPACITY = Quota(
+    "Web ACL capacity units (WCUs) per web ACL",
+    1500,
+    WAF_CAPACITY_UNITS,
+    "waf_web_acl_capacity",
+    raise_note="1,500 is what the basic web ACL price covers; AWS allows up to 5,000 and bills "
+    "each request of such an ACL extra; to accept that",
+)
 
 QUOTAS = (
     SECURITY_GROUP_RULES,
@@ -90,6 +107,7 @@ QUOTAS = (
     ALB_TARGET_GROUPS,
     WAF_IP_SET_ADDRESSES,
     API_RESOURCES,
+    WAF_WEB_ACL_CAPACITY,
 )
 
 
@@ -114,6 +132,8 @@ class Usage:
         text = f"{self.key}: {self.used:,} {self.counted}, over the quota of {self.limit:,}"
         if self.declared:
             text += f" declared as {self.declare_as} ({self.quota.name})"
+        elif self.declare_as and self.quota.raise_note:
+            text += f" ({self.quota.name}: {self.quota.raise_note}, declare {self.declare_as})"
         elif self.declare_as:
             text += (
                 f" ({self.quota.name}, AWS's default; adjustable in Service Quotas: once AWS "
@@ -248,6 +268,7 @@ def usages(config: StackConfig) -> Iterator[Usage]:
             sync.rules_per_group,
             "inbound rules per address family that the sync function may put in each pool group",
         )
+    yield from _web_acl_usages(config)
 
 
 def _origin_facing_usage(config: StackConfig) -> Usage:
@@ -309,6 +330,34 @@ def _static_ip_usages(config: StackConfig) -> Iterator[Usage]:
         "target groups on each ALB (one per function)",
         "split the functions over two stacks",
     )
+
+
+def _web_acl_usages(config: StackConfig) -> Iterator[Usage]:
+    """The WCUs of each web ACL the config makes (``components/waf.py`` builds them from the
+    same names: the allow-list IP sets, the rate rule, the managed groups)."""
+    from components.config.waf import wcu_breakdown, web_acl_wcus
+
+    acls: list[tuple[str, str, int, list[str]]] = []
+    sip, api, edge = config.static_ip, config.ip_restricted_api, config.edge
+    if sip.enabled and sip.waf.enabled:
+        where = "each region's staticIp web ACL" if sip.regions else "the staticIp web ACL"
+        acls.append(("staticIp.waf.managedRules", where, 0, sip.waf.managed_rules))
+    if api.enabled and api.waf.enabled:
+        acls.append(
+            ("ipRestrictedApi.waf.managedRules", "the API's web ACL", 0, api.waf.managed_rules)
+        )
+    if edge.enabled and edge.web_acl:
+        ip_sets = sum(1 for v in (4, 6) if _count_family(edge.allowed_cidrs, v))
+        acls.append(("edge.managedRules", "the edge web ACL", ip_sets, edge.managed_rules))
+    for key, where, ip_sets, managed in acls:
+        yield _usage(
+            config,
+            key,
+            WAF_WEB_ACL_CAPACITY,
+            web_acl_wcus(ip_sets, managed),
+            f"WCUs in {where} ({wcu_breakdown(ip_sets, managed)})",
+            "drop a rule group, or declare more (up to 5,000)",
+        )
 
 
 def _plural(count: int, noun: str) -> str:

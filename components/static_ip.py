@@ -21,10 +21,15 @@ entry at a client must never go stale because of a redeploy.
 same accelerator (one endpoint group per region, with its own traffic dial), using pulumi-aws 7's
 per-resource ``region``. The ALB → Lambda part is ``components/alb.py``'s.
 
+``staticIp.waf`` puts a REGIONAL AWS WAF web ACL (``components/waf.py``: a per-IP rate limit,
+then AWS managed rule groups) on every ALB, one ACL per region, because an ACL protects
+resources of its own region only. The ALB sees the client's address (client IP preservation), so
+the rate limit and the IP reputation groups count real clients.
+
 Built in the order a request travels, as far as each piece can name the next:
-  accelerator → listener → per region: [VPC, function copies →] ALB → endpoint group; or
-  Elastic IPs → NLB security group → NLB → ALB → NLB-to-ALB egress → per port: target group →
-  ALB target → NLB listener.
+  accelerator → listener → per region: [VPC, function copies →] ALB [→ web ACL → association]
+  → endpoint group; or Elastic IPs → NLB security group → NLB → ALB [→ web ACL → association]
+  → NLB-to-ALB egress → per port: target group → ALB target → NLB listener.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from components.function import ExposedFunction, ExposedFunctions, ExposedFuncti
 from components.naming import physical_name
 from components.network import Network, NetworkArgs
 from components.region import Region
+from components.waf import WebAclSpec, acl_description, associate, build_web_acl
 
 # Answered by the ALB itself (fixed response), so the NLB's health checks never invoke a
 # function: they test the ALB, which is the NLB's target.
@@ -138,10 +144,13 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
     static_ipv6s: pulumi.Output[list[str]]
     urls: pulumi.Output[list[str]]
     albs: list[LambdaAlb]
+    # staticIp.waf: region -> the ARN of that region's web ACL (empty without waf).
+    web_acls: dict[str, pulumi.Output[str]]
 
     def _build(self) -> pulumi.Inputs:
         config = self._args.config
         self._ports = listener_ports(config)
+        self.web_acls = {}
         self.static_ipv6s = pulumi.Output.from_input([])
         if config.entry == "nlb":
             self._nlb_entry()
@@ -255,7 +264,32 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
                 tags=TAGS,
             )
         )
+        self._web_acl(alb, prefix, region)
         return alb, network
+
+    def _web_acl(self, alb: LambdaAlb, prefix: str, region: Region) -> None:
+        """``staticIp.waf``: this region's web ACL, on this region's ALB. Created once the ALB
+        exists; the allow-list is the security groups', so a new stack's first requests before
+        the association lands are no wider than ``allowedCidrs`` already admits."""
+        waf = self._args.config.waf
+        if not waf.enabled:
+            return
+        acl = build_web_acl(
+            WebAclSpec(
+                prefix=prefix,
+                parent=self,
+                scope="REGIONAL",
+                region=region.arg,
+                description=acl_description(
+                    "lambda-exposure staticIp", managed=bool(waf.managed_rules)
+                ),
+                rate_limit=waf.rate_limit,
+                managed_rules=waf.managed_rules,
+                tags=TAGS,
+            )
+        )
+        associate(f"{prefix}-waf-alb", acl, alb.alb.arn, self, region.arg)
+        self.web_acls[region.name] = acl.arn
 
     # -- NLB with Elastic IPs → ALB -------------------------------------------------------------
 
@@ -281,6 +315,7 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
             )
         )
         self.albs = [alb]
+        self._web_acl(alb, name, Region(self._args.region))
         for port in self._ports:
             # Outbound from the NLB: to the ALB only, on the listener ports (traffic and health
             # checks both use the traffic port).

@@ -6,24 +6,28 @@ only at the resources ``tools.synth`` recorded, and follows a request the way AW
 - ``staticIp``: accelerator listener ports (client IP preserved) or NLB listeners and the NLB's
   security group (and, around them, a caller inside the VPC straight to the ALB) → the internal
   ALB's security group (``aws:vpc/securityGroupIngressRule`` and
-  inline ``ingress``) → the ALB listener on that port (redirects followed) → listener rules by
-  priority (ALB path patterns) → target group → attached function, with an
-  ``elasticloadbalancing`` permission for that target group;
+  inline ``ingress``) → the web ACL associated with the ALB, if any → the ALB listener on that
+  port (redirects followed) → listener rules by priority (ALB path patterns) → target group →
+  attached function, with an ``elasticloadbalancing`` permission for that target group;
 - ``ipRestrictedApi``: the API resource tree (literal segments first, then ``{proxy+}``), the
   method (verb, else ``ANY``) and its authorization, its integration's function, an
   ``apigateway`` permission whose source ARN covers the request, the resource policy evaluated
   with ``tests/policy_eval.py`` (``aws:SourceIp``, or the VPC endpoint, its security group and
-  ``aws:VpcSourceIp`` for a PRIVATE API) and the endpoint's own policy;
-- ``edge``: the web ACL (rules by priority: IP set references, ``or``; rate rules never match a
-  normal caller; then the default action), the first cache behavior whose pattern matches, its
+  ``aws:VpcSourceIp`` for a PRIVATE API) and the endpoint's own policy, after the web ACL
+  associated with the stage, if any;
+- ``edge``: the web ACL (rules by priority: IP set references, ``or``, ``not``; rate rules and
+  managed rule groups never match a normal caller: they block floods and attack patterns, not
+  sources; then the default action), the first cache behavior whose pattern matches, its
   origin's function URL and how CloudFront may call it (NONE, or AWS_IAM with OAC and a
   ``cloudfront`` permission for this distribution, or a Lambda@Edge signer whose role may invoke
   the URL);
 - the IAM doors: the Lambda endpoint's policy and security group, function URL auth types, and
   every Lambda permission (a non-service principal, or one without a source, is a wider door).
 
-``disagreements`` compares all of that with an ``ExposureModel`` on sample paths, verbs and
-source addresses, and lists every point where they differ.
+A REGIONAL web ACL counts only through a ``WebAclAssociation`` with a resource of its own region
+(AWS refuses any other). ``disagreements`` compares all of that with an ``ExposureModel`` on
+sample paths, verbs and source addresses, and the web ACL (rate limit, managed rule groups) in
+front of each entry with the model's, and lists every point where they differ.
 """
 
 from __future__ import annotations
@@ -299,8 +303,10 @@ class GraphExposure:
                 f[0] == alb_arn and f[1] == served_port and f[2] == seen for f in self._fronts()
             ):
                 continue
-            if self._front_admits(alb, seen, served_port, address) and self._group_invokes(
-                group_arn, function
+            if (
+                self._front_admits(alb, seen, served_port, address)
+                and self._waf_allows(self._regional_acl(alb_arn), address)
+                and self._group_invokes(group_arn, function)
             ):
                 return True
         return False
@@ -328,6 +334,8 @@ class GraphExposure:
                     self.sg_admits(g, served_port, address)
                     for g in alb.inputs.get("securityGroups") or []
                 ):
+                    continue
+                if not self._waf_allows(self._regional_acl(alb.outputs["arn"]), address):
                     continue
                 if self._group_invokes(group_arn, function):
                     return True
@@ -400,6 +408,7 @@ class GraphExposure:
             "root": api.outputs["rootResourceId"],
             "arn": api.outputs["executionArn"],
             "stage": stage.inputs["stageName"],
+            "stageArn": stage.outputs["arn"],
             "children": children,
             "methods": methods,
             "integrations": integrations,
@@ -447,6 +456,9 @@ class GraphExposure:
             return False
         if api["policy"] is None:
             return False
+        # API Gateway runs the stage's web ACL first, before the resource policy.
+        if not self._waf_allows(self._regional_acl(api["stageArn"]), address):
+            return False
         if not api["private"]:
             if ipaddress.ip_address(address).version == 6 and not api["ipv6"]:
                 return False
@@ -487,8 +499,12 @@ class GraphExposure:
                 return in_cidrs(address, ip_set.inputs.get("addresses") or [])
             if "orStatement" in statement:
                 return any(holds(s) for s in statement["orStatement"]["statements"])
+            if "notStatement" in statement:
+                return not holds(statement["notStatement"]["statement"])
             if "rateBasedStatement" in statement:
                 return False  # a caller within the rate is never blocked by it
+            if "managedRuleGroupStatement" in statement:
+                return False  # a plain request matches no attack pattern or reputation list
             raise ValueError(f"WAF statement not modelled: {sorted(statement)}")
 
         for rule in sorted(acl.inputs.get("rules") or [], key=lambda r: _port(r["priority"])):
@@ -497,6 +513,52 @@ class GraphExposure:
                 continue
             return "allow" in action
         return "allow" in (acl.inputs.get("defaultAction") or {})
+
+    @_memo
+    def _regional_acl(self, resource_arn: str) -> str | None:
+        """The web ACL WAF runs for an ALB or a stage: associated, REGIONAL and of the
+        resource's own region (AWS refuses an association with any other)."""
+        region = str(resource_arn).split(":")[3]
+        for association in self._all("aws:wafv2/webAclAssociation:WebAclAssociation"):
+            if association.inputs.get("resourceArn") != resource_arn:
+                continue
+            arn = association.inputs.get("webAclArn")
+            for acl in self._by_output("aws:wafv2/webAcl:WebAcl", "arn", arn):
+                if acl.inputs.get("scope") == "REGIONAL" and str(arn).split(":")[3] == region:
+                    return str(arn)
+        return None
+
+    @_memo
+    def _acl_summary(self, web_acl_arn: str | None) -> tuple[int | None, tuple[str, ...]] | None:
+        """(rate limit, managed groups in order) of a web ACL's blocking rules; None: no ACL."""
+        if not web_acl_arn:
+            return None
+        (acl,) = self._by_output("aws:wafv2/webAcl:WebAcl", "arn", web_acl_arn)
+        rate: int | None = None
+        managed: list[str] = []
+        for rule in sorted(acl.inputs.get("rules") or [], key=lambda r: _port(r["priority"])):
+            statement = rule["statement"]
+            if "rateBasedStatement" in statement and "block" in (rule.get("action") or {}):
+                rate = _port(statement["rateBasedStatement"]["limit"]) if rate is None else rate
+            elif "managedRuleGroupStatement" in statement and "none" in (
+                rule.get("overrideAction") or {}
+            ):
+                managed.append(statement["managedRuleGroupStatement"]["name"])
+        return rate, tuple(managed)
+
+    def web_acls(self, entry: str) -> list[tuple[int | None, tuple[str, ...]] | None]:
+        """The web ACL in front of each resource that faces ``entry``'s callers: each ALB behind
+        the static IPs (the internal ALB's callers meet the same), the stage, the distribution."""
+        if entry in ("staticIp", "internalAlb"):
+            albs = sorted({front[0] for front in self._fronts()})
+            return [self._acl_summary(self._regional_acl(arn)) for arn in albs]
+        if entry == "ipRestrictedApi":
+            api = self._api
+            return [] if api is None else [self._acl_summary(self._regional_acl(api["stageArn"]))]
+        return [
+            self._acl_summary(cdn.inputs.get("webAclId"))
+            for cdn in self._all("aws:cloudfront/distribution:Distribution")
+        ]
 
     def edge(self, function: str, path: str, address: str) -> bool:
         for cdn in self._all(DISTRIBUTION):
@@ -765,6 +827,15 @@ def disagreements(
             )
         elif door is not None and urls[function] != "AWS_IAM":
             problems.append(f"{function}: function URL is {urls[function]}, the model says AWS_IAM")
+    for function in functions:
+        for entry in ("staticIp", "internalAlb", "ipRestrictedApi", "edge"):
+            door = doors.get((function, entry))
+            if door is None:
+                continue
+            said = None if door.waf is None else (door.waf.rate_limit, door.waf.managed_rules)
+            seen = graph.web_acls(entry)
+            if not seen or any(acl != said for acl in seen):
+                problems.append(f"{function} via {entry}: web ACL model {said}, graph {seen}")
     for function, principal, scoped in graph.invoke_doors():
         served_by = SERVICE_ENTRIES.get(str(principal))
         if served_by is None or not scoped:

@@ -19,6 +19,7 @@ import pytest
 
 from components import edge as edge_module
 from components import function as function_module
+from components import waf as waf_module
 from tests.graph import BUCKET, BUCKET_ENCRYPTION, LB, LOG_GROUP, NETWORK_COMPONENT, ROLE
 from tests.samples import EXISTING_VPC, SHIPPED, certificate_arn
 from tools import check as check_module
@@ -72,6 +73,12 @@ def _functions(*specs: tuple[str, str]) -> list[dict[str, Any]]:
 HTTPS = {"certificateArn": certificate_arn()}
 # Existing Elastic IPs (eipAllocationIds), in the 17- and the 8-hex-digit forms.
 OWN_EIPS = ["eipalloc-0123456789abcdef0", "eipalloc-12345678", "eipalloc-0123456789abcdef2"]
+# Every managed rule group the program accepts fits 5,000 WCUs; 1,500 takes a few of them.
+WAF = {
+    "enabled": True,
+    "rateLimit": 100,
+    "managedRules": ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesAmazonIpReputationList"],
+}
 API_ONLY = {"functions": _functions(("api", "/api"))}
 WITH_EXISTING = {"functions": _functions(("app", "/"), ("billing", "/billing"))}
 ROUTES = [
@@ -130,6 +137,9 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             },
             {},
         ),
+        ("waf", {"waf": WAF}, {}),
+        ("nlb-waf", {"entry": "nlb", "waf": WAF}, {}),
+        ("regions-waf", {"regions": REGIONS, "waf": WAF}, {}),
     ],
     "ipRestrictedApi": [
         ("regional", {}, {}),
@@ -149,6 +159,8 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ("private", {"endpointType": "PRIVATE", "allow": ["10.20.0.0/16"]}, {}),
         ("private-existing-vpc", {"endpointType": "PRIVATE"}, {"network": EXISTING_VPC}),
         ("existing-function", {}, WITH_EXISTING),
+        ("waf", {"waf": WAF}, {}),
+        ("private-waf", {"endpointType": "PRIVATE", "waf": WAF}, {}),
     ],
     "edge": [
         ("oac", {}, {}),
@@ -159,6 +171,12 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ("cors", {"cors": CORS}, {}),
         ("allowed-cidrs", {"allowedCidrs": [CIDR, CIDR6], "rateLimit": 100}, {}),
         ("no-function-at-root", {}, API_ONLY),
+        ("managed-rules", {"managedRules": WAF["managedRules"], "rateLimit": 100}, {}),
+        (
+            "allowed-cidrs-managed-rules",
+            {"allowedCidrs": [CIDR, CIDR6], "managedRules": WAF["managedRules"]},
+            {},
+        ),
     ],
     "privateEndpoint": [
         ("defaults", {}, {}),
@@ -385,7 +403,7 @@ MISSPELLINGS = [
     ),
     pytest.param(
         {"edge": {"enabled": True, "allowedCidrs": [CIDR]}},
-        _builder_misspelling(edge_module, "_visibility", ["metric_name"], "metric_nam"),
+        _builder_misspelling(waf_module, "_visibility", ["metric_name"], "metric_nam"),
         "edge-waf",
         "rules[0].visibilityConfig.metric_nam",
         id="edge-waf-rule",

@@ -62,6 +62,12 @@ SAMPLES: dict[str, tuple[str, ...]] = {
     "edge.cors.allowHeaders[0]": ("X-Custom-Header", "content-type"),
     "edge.cors.exposeHeaders[0]": ("X-Request-Id",),
     "edge.allowedCidrs[0]": CIDRS,
+    "edge.managedRules[0]": (
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    ),
+    "staticIp.waf.managedRules[0]": ("AWSManagedRulesKnownBadInputsRuleSet",),
+    "ipRestrictedApi.waf.managedRules[0]": ("AWSManagedRulesSQLiRuleSet",),
     "privateEndpoint.allowedPrincipals[0]": (
         "arn:aws:iam::111122223333:role/path/caller_1",
         "444455556666",
@@ -95,6 +101,9 @@ CONTEXT: dict[str, dict[str, Any]] = {
     # shareWith needs synced prefix lists; eipAllocationIds belong to entry nlb.
     "ipRangeSync.shareWith[0]": {"ipRangeSync": {"managedPrefixList": "never"}},
     "staticIp.eipAllocationIds[0]": {"staticIp": {"entry": "nlb"}},
+    # Managed rules are refused without the web ACL they go in.
+    "staticIp.waf.managedRules[0]": {"staticIp": {"waf": {"enabled": True}}},
+    "ipRestrictedApi.waf.managedRules[0]": {"ipRestrictedApi": {"waf": {"enabled": True}}},
 }
 
 

@@ -493,15 +493,18 @@ def test_allowed_cidrs_make_a_cloudfront_web_acl_in_us_east_1(synth):
     acl = s.one(WEB_ACL)
     assert acl.inputs["scope"] == "CLOUDFRONT"
     assert acl.inputs["region"] == "us-east-1"
-    assert "block" in acl.inputs["defaultAction"] and "allow" not in acl.inputs["defaultAction"]
+    # The allow-list is a block of everyone else (components/waf.py), so the default allows
+    # what passed every rule; an allow rule would end evaluation before the rate limit.
+    assert acl.inputs["defaultAction"] == {"allow": {}}
     rules = sorted(acl.inputs["rules"], key=lambda r: r["priority"])
-    rate, allow = rules
-    # Rate limit first: an allow ends evaluation, so a later rate rule would never apply.
+    allow_list, rate = rules
+    assert allow_list["action"] == {"block": {}}
+    assert allow_list["statement"] == {
+        "notStatement": {"statement": {"ipSetReferenceStatement": {"arn": ip_set.outputs["arn"]}}}
+    }
     assert "block" in rate["action"]
     assert rate["statement"]["rateBasedStatement"]["limit"] == 500
     assert rate["statement"]["rateBasedStatement"]["aggregateKeyType"] == "IP"
-    assert "allow" in allow["action"]
-    assert allow["statement"] == {"ipSetReferenceStatement": {"arn": ip_set.outputs["arn"]}}
     assert s.one(DISTRIBUTION).inputs["webAclId"] == acl.outputs["arn"]
 
 
@@ -515,10 +518,10 @@ def test_mixed_families_get_one_ip_set_each(synth):
         assert ip_set.inputs["addresses"] == [
             c for c in cidrs if ipaddress.ip_network(c).version == family
         ]
-    allow = next(r for r in s.one(WEB_ACL).inputs["rules"] if "allow" in r["action"])
+    allow = next(r for r in s.one(WEB_ACL).inputs["rules"] if r["name"] == "allowed-cidrs")
     referenced = {
         st["ipSetReferenceStatement"]["arn"]
-        for st in allow["statement"]["orStatement"]["statements"]
+        for st in allow["statement"]["notStatement"]["statement"]["orStatement"]["statements"]
     }
     assert referenced == {r.outputs["arn"] for r in sets.values()}
 

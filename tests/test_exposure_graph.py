@@ -281,8 +281,9 @@ def test_dropping_one_policy_deny_condition_is_caught(how: str) -> None:
 
 def test_an_open_web_acl_is_caught() -> None:
     def open_acl(result: Any) -> None:
+        # The allow-list is the rule that blocks everyone else (the default allows): drop it.
         acl = result.one(WEB_ACL)
-        acl.inputs["defaultAction"] = {"allow": {}}
+        acl.inputs["rules"] = [r for r in acl.inputs["rules"] if r["name"] != "allowed-cidrs"]
 
     stack, model, graph = _mutated("examples/edge-lambda-edge.yaml", open_acl)
     assert any("via edge" in p for p in _wider(agree(stack, model, graph)))

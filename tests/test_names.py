@@ -122,6 +122,7 @@ UNNAMED = {
     "aws:sns/topicSubscription:TopicSubscription",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:wafv2/webAclAssociation:WebAclAssociation",
 }
 
 

@@ -397,7 +397,7 @@ def test_every_usage_of_the_default_config_is_far_below_its_quota() -> None:
                     "widerExposure": ["staticIp", "edge"],
                 }
             ],
-            "staticIp": {"enabled": True},
+            "staticIp": {"enabled": True, "waf": {"enabled": True}},
             "ipRestrictedApi": {"enabled": True, "allow": ["203.0.113.0/24"]},
             "edge": {"enabled": True},
             "privateEndpoint": {"enabled": True},

@@ -24,6 +24,12 @@ COLUMNS = (
     ("sources", "allowed sources"),
     ("auth", "authentication"),
 )
+# Shown only when some door sits behind a web ACL, so a stack without WAF reads as before.
+WAF_COLUMN = ("waf", "WAF")
+
+
+def columns(rows: Sequence[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    return (*COLUMNS, WAF_COLUMN) if any(r.get("waf") for r in rows) else COLUMNS
 
 
 def exposure_rows(result: Synth) -> list[dict[str, Any]]:
@@ -42,8 +48,9 @@ def _cell(row: dict[str, Any], key: str) -> str:
 
 def render_table(rows: Sequence[dict[str, Any]]) -> list[str]:
     """An aligned plain-text table (the last column runs on)."""
-    cells = [[_cell(r, k) for k, _ in COLUMNS] for r in rows]
-    header = [title for _, title in COLUMNS]
+    shown = columns(rows)
+    cells = [[_cell(r, k) for k, _ in shown] for r in rows]
+    header = [title for _, title in shown]
     widths = [max(len(x) for x in column) for column in zip(header, *cells, strict=False)]
 
     def line(values: Sequence[str]) -> str:
@@ -57,12 +64,13 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     def escape(text: str) -> str:
         return text.replace("|", "\\|")
 
+    shown = columns(rows)
     lines = [
-        "| " + " | ".join(title for _, title in COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
+        "| " + " | ".join(title for _, title in shown) + " |",
+        "|" + "---|" * len(shown),
     ]
     for row in rows:
-        lines.append("| " + " | ".join(escape(_cell(row, k)) for k, _ in COLUMNS) + " |")
+        lines.append("| " + " | ".join(escape(_cell(row, k)) for k, _ in shown) + " |")
     return "\n".join(lines)
 
 

@@ -10,7 +10,8 @@ is registered. Components receive these objects and never read ``pulumi.Config``
 Layout: ``base`` (the model base, ``ConfigError``, text matching), ``types`` (field types shared
 by several models: CIDR lists by family, ARNs by service, regions, retention, paths), one module
 per top-level key (``functions``, ``network``, ``static_ip``, ``ip_restricted_api``, ``edge``,
-``private_endpoint``, ``static_egress``, ``ip_range_sync``, ``quotas``), ``stack`` (the whole
+``private_endpoint``, ``static_egress``, ``ip_range_sync``, ``quotas``; ``waf`` is the web ACL
+settings several of them share), ``stack`` (the whole
 config and its cross-pattern rules) and ``loading`` (raw config in, messages out). Import from
 the package itself: ``from components.config import StackConfig``.
 """
@@ -57,12 +58,21 @@ from components.config.types import (
     is_account_id,
     serving_function,
 )
+from components.config.waf import (
+    AWS_MANAGED_RULE_GROUPS,
+    MANAGED_RULES_VENDOR,
+    ManagedRuleGroup,
+    WafConfig,
+    web_acl_wcus,
+)
 
 __all__ = [
+    "AWS_MANAGED_RULE_GROUPS",
     "ENTRIES",
     "HANDLERS_DIR",
     "KNOWN_IP_RANGE_SERVICES",
     "LOG_RETENTION_DAYS",
+    "MANAGED_RULES_VENDOR",
     "MAX_PATH_LENGTH",
     "PROJECT",
     "TOP_LEVEL_KEYS",
@@ -84,6 +94,7 @@ __all__ = [
     "Ipv4Cidr",
     "Ipv4Cidrs",
     "LogRetentionDays",
+    "ManagedRuleGroup",
     "NetworkConfig",
     "PathPrefix",
     "PrivateEndpointConfig",
@@ -94,6 +105,7 @@ __all__ = [
     "StaticEgressConfig",
     "StaticIpConfig",
     "Throttling",
+    "WafConfig",
     "is_account_id",
     "load_config",
     "model_in",
@@ -104,4 +116,5 @@ __all__ = [
     "serving_function",
     "suspicious_config_keys",
     "warnings_for",
+    "web_acl_wcus",
 ]

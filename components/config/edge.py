@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.config.base import ConfigError, ConfigModel, ascii_fullmatch
 from components.config.types import Cidr, check_unique, unique
+from components.config.waf import ManagedRules
 
 _CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "PATCH", "DELETE", "*")
 _ORIGIN_RE = ascii_fullmatch(r"\*|https?://[A-Za-z0-9*.-]+(:(?P<port>[0-9]{1,5}))?")
@@ -157,8 +158,8 @@ class EdgeConfig(ConfigModel):
         ge=10,
         le=2_000_000_000,
         alias="rateLimit",
-        description="With `allowedCidrs`: requests per source IP per 5 minutes before WAF "
-        "blocks that IP",
+        description="With `allowedCidrs` or `managedRules` (the web ACL): requests per source "
+        "IP per 5 minutes before WAF blocks that IP",
     )
     retain_edge_function: bool = Field(
         default=True,
@@ -166,3 +167,15 @@ class EdgeConfig(ConfigModel):
         description="With `signing: lambda-edge`: `pulumi destroy` forgets the signer function "
         "instead of deleting it (its replicas take hours to go)",
     )
+    managed_rules: ManagedRules = Field(
+        default_factory=list,
+        alias="managedRules",
+        description="AWS managed rule group names added to the edge web ACL after the "
+        "allow-list and the rate limit, in this order (like `AWSManagedRulesCommonRuleSet`); "
+        "non-empty makes the web ACL even without `allowedCidrs`",
+    )
+
+    @property
+    def web_acl(self) -> bool:
+        """Whether the distribution gets a web ACL: an allow-list or managed rules ask for one."""
+        return bool(self.allowed_cidrs or self.managed_rules)

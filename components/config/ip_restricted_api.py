@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components.config.base import ConfigError, ConfigModel, ascii_fullmatch, matching
 from components.config.types import Cidr, Cidrs, LogRetentionDays, check_unique
+from components.config.waf import WafConfig
 
 _ROUTE_PATH_RE = ascii_fullmatch(r"/([A-Za-z0-9._~*-]+(/[A-Za-z0-9._~*-]+)*)?")
 _STAGE_NAME_RE = ascii_fullmatch(r"[A-Za-z0-9_]{1,128}")
@@ -175,3 +176,9 @@ class IpRestrictedApiConfig(ConfigModel):
     @property
     def private(self) -> bool:
         return self.endpoint_type == "PRIVATE"
+
+    waf: WafConfig = Field(
+        default_factory=WafConfig,
+        description="A REGIONAL web ACL on the stage, evaluated before the resource policy: a "
+        "per-IP rate limit, then AWS managed rule groups. The source lists stay `allow`/`deny`",
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from components.config.base import ConfigModel
+from components.config.waf import BASE_WEB_ACL_WCUS, MAX_WEB_ACL_WCUS
 
 
 class QuotasConfig(ConfigModel):
@@ -46,4 +47,14 @@ class QuotasConfig(ConfigModel):
         ge=300,
         alias="apiResources",
         description='"Resources per API": the REST API of `ipRestrictedApi`, its root included',
+    )
+    # Not a Service Quotas value: AWS accepts up to 5,000 WCUs in any web ACL but bills the
+    # requests of one over 1,500 extra, so going past 1,500 is declared, like a raised quota.
+    waf_web_acl_capacity: int = Field(
+        default=BASE_WEB_ACL_WCUS,
+        ge=BASE_WEB_ACL_WCUS,
+        le=MAX_WEB_ACL_WCUS,
+        alias="wafWebAclCapacity",
+        description='"Web ACL capacity units (WCUs)" each web ACL may use: past 1,500 AWS '
+        "charges more per request for each 500 WCUs; 5,000 is AWS's fixed maximum",
     )

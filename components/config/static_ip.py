@@ -17,6 +17,7 @@ from components.config.types import (
     check_unique,
     region_name,
 )
+from components.config.waf import WafConfig
 
 # ALBs take predefined policies only (no custom ones), all named ELBSecurityPolicy-...:
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
@@ -160,3 +161,10 @@ class StaticIpConfig(ConfigModel):
                 "Accelerator has its own two anycast IPs"
             )
         return self
+
+    waf: WafConfig = Field(
+        default_factory=WafConfig,
+        description="A REGIONAL web ACL on the ALB of every region of the entry (the stack's and "
+        "each of `regions`): a per-IP rate limit, then AWS managed rule groups. The allow-list "
+        "stays `allowedCidrs` (security groups)",
+    )

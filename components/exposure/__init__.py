@@ -17,8 +17,10 @@ from the validated config alone (no Pulumi, no AWS), every *door* to every funct
 
 For each door: the sources (a small algebra over ``ipaddress`` networks: anyone, a CIDR set by
 family minus a deny set, optionally confined to the stack's VPC), the authentication (none,
-CloudFront-signed, IAM with its principals), the hops a request takes, and the name of the stack
-output that holds its URL or IP.
+CloudFront-signed, IAM with its principals), the hops a request takes, the name of the stack
+output that holds its URL or IP, and the WAF web ACL in front of it, if any (``waf``: a per-IP
+rate limit and AWS managed rule groups, which block requests but never change the sources; an
+allow-list in an ACL, ``edge.allowedCidrs``, is part of the sources).
 
 **The consistency rule** (``consistency_error``). A *restriction* limits which network sources may
 reach a function path *anonymously* (without AWS credentials): ``staticIp.allowedCidrs``,
@@ -78,6 +80,7 @@ from components.exposure.sources import (
     NetSet,
     Network,
     Sources,
+    Waf,
 )
 
 __all__ = [
@@ -99,6 +102,7 @@ __all__ = [
     "Network",
     "Router",
     "Sources",
+    "Waf",
     "consistency_error",
     "exposure_model",
     "exposure_output",

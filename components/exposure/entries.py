@@ -21,7 +21,7 @@ from components.exposure.paths import (
     layout_of,
     route_label,
 )
-from components.exposure.sources import NOBODY, NONE, Auth, Limit, NetSet, Sources
+from components.exposure.sources import NOBODY, NONE, Auth, Limit, NetSet, Sources, Waf
 
 _API_IAM = Auth("iam", ("principals of this account whose IAM policy allows execute-api:Invoke",))
 
@@ -161,17 +161,33 @@ def region_label(router: Router, name: str, fn_path: str) -> str:
     return f"{text} except {', '.join(carved)}" if carved else text
 
 
+def waf_of(config: StackConfig, entry: str) -> Waf | None:
+    """The web ACL ``entry`` puts in front of its doors (the internal ALB's is staticIp's: the
+    association is on the ALB, so a caller around the accelerator meets it too)."""
+    edge, api = config.edge, config.ip_restricted_api
+    sip = config.static_ip
+    if entry in ("staticIp", "internalAlb") and sip.enabled and sip.waf.enabled:
+        return Waf(sip.waf.rate_limit, tuple(sip.waf.managed_rules))
+    if entry == "ipRestrictedApi" and api.enabled and api.waf.enabled:
+        return Waf(api.waf.rate_limit, tuple(api.waf.managed_rules))
+    if entry == "edge" and edge.enabled and edge.web_acl:
+        return Waf(edge.rate_limit, tuple(edge.managed_rules))
+    return None
+
+
 def entry_hops(config: StackConfig, entry: str) -> tuple[str, ...]:
+    waf = " + WAF" if waf_of(config, entry) is not None else ""
     if entry == "staticIp":
         sip = config.static_ip
         first = "Global Accelerator" if sip.entry == "global-accelerator" else "NLB (Elastic IPs)"
-        return (first, "internal ALB")
+        return (first, f"internal ALB{waf}")
+    if entry == "internalAlb":
+        return (f"internal ALB{waf}",)
     if entry == "ipRestrictedApi":
         if config.ip_restricted_api.private:
-            return ("execute-api VPC endpoint", "REST API (PRIVATE)")
-        return ("REST API (REGIONAL)",)
+            return ("execute-api VPC endpoint", f"REST API (PRIVATE){waf}")
+        return (f"REST API (REGIONAL){waf}",)
     if entry == "edge":
-        waf = " + WAF" if config.edge.allowed_cidrs else ""
         return (f"CloudFront{waf}", "function URL (AWS_IAM)")
     if entry == "privateEndpoint":
         return ("Lambda VPC endpoint", "Lambda Invoke API")

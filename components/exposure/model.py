@@ -22,6 +22,7 @@ from components.exposure.entries import (
     internal_alb,
     region_label,
     vpc_sources,
+    waf_of,
 )
 from components.exposure.paths import METHODS, Cell, Layout, layout_of, route_label
 from components.exposure.sources import NONE, Auth, Conflict, Door, Limit, NetSet, Sources
@@ -79,6 +80,7 @@ class ExposureModel:
                 "auth": str(d.auth),
                 "via": " → ".join(d.hops),
                 **({"widerExposure": "intended"} if d.wider_intended else {}),
+                **({"waf": str(d.waf)} if d.waf else {}),
             }
             for d in self.doors
         ]
@@ -199,7 +201,7 @@ def _exposure_model(config: StackConfig) -> ExposureModel:
                             doors[-1].paths,
                             inside,
                             NONE,
-                            ("internal ALB",),
+                            entry_hops(config, "internalAlb"),
                             "",
                         )
                     )
@@ -254,6 +256,7 @@ def _exposure_model(config: StackConfig) -> ExposureModel:
     doors = [
         replace(d, wider_intended=True) if (d.function, d.entry) in intended else d for d in doors
     ]
+    doors = [replace(d, waf=waf_of(config, d.entry)) for d in doors]
     return ExposureModel(tuple(doors), tuple(conflicts), tuple(cells), config, layout)
 
 

@@ -179,6 +179,20 @@ NONE = Auth("none")
 
 
 @dataclass(frozen=True)
+class Waf:
+    """The AWS WAF web ACL in front of a door (``components/waf.py``): a per-IP rate limit, then
+    AWS managed rule groups. It blocks floods and bad requests, never a source set: an allow-list
+    it carries (``edge.allowedCidrs``) is already the door's ``sources``."""
+
+    rate_limit: int
+    managed_rules: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.rate_limit} requests per IP per 5 min"
+        return f"{text}; {', '.join(self.managed_rules)}" if self.managed_rules else text
+
+
+@dataclass(frozen=True)
 class Door:
     """One way to one function: through which entry, for which paths, from where, how."""
 
@@ -191,6 +205,7 @@ class Door:
     # Stack output that holds this door's URL or address (``functionUrls.app``: a map key).
     url: str
     wider_intended: bool = False
+    waf: Waf | None = None  # the web ACL the entry puts in front of this door, if any
 
     @property
     def side_door(self) -> bool:
