@@ -172,6 +172,8 @@ def entry_hops(config: StackConfig, entry: str) -> tuple[str, ...]:
         return ("REST API (REGIONAL)",)
     if entry == "edge":
         waf = " + WAF" if config.edge.allowed_cidrs else ""
+        if config.edge.origin == "vpc":
+            return (f"CloudFront{waf}", "VPC origin", "internal ALB")
         return (f"CloudFront{waf}", "function URL (AWS_IAM)")
     if entry == "privateEndpoint":
         return ("Lambda VPC endpoint", "Lambda Invoke API")
@@ -201,5 +203,9 @@ def internal_alb(config: StackConfig) -> Sources | None:
 
 
 def edge_auth(config: StackConfig) -> Auth:
+    if config.edge.origin == "vpc":
+        # Nothing is signed: the ALB is internal and its group admits only CloudFront's
+        # origin-facing addresses, so CloudFront is the only way to it (no side door).
+        return Auth("none", note="through the VPC origin; the ALB admits only CloudFront")
     how = "OAC" if config.edge.signing == "oac" else "Lambda@Edge SigV4 signer"
     return Auth("cloudfront-signed", note=f"signed by {how}")
