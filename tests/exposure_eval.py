@@ -565,9 +565,7 @@ class GraphExposure:
         )
 
     def _vpc_origin_serves(self, config: dict[str, Any], function: str, path: str) -> bool:
-        for vpc_origin in self._by_output(
-            VPC_ORIGIN, "id", config["vpcOriginId"]
-        ):
+        for vpc_origin in self._by_output(VPC_ORIGIN, "id", config["vpcOriginId"]):
             endpoint = vpc_origin.inputs["vpcOriginEndpointConfig"]
             # Viewers always arrive over HTTPS (redirect-to-https): match-viewer means HTTPS.
             https = endpoint["originProtocolPolicy"] != "http-only"
@@ -586,10 +584,7 @@ class GraphExposure:
     @_memo
     def _behind_vpc_origin(self, group_arn: str) -> bool:
         """Is target group ``group_arn`` served by an ALB that a CloudFront VPC origin names?"""
-        origins = {
-            v.inputs["vpcOriginEndpointConfig"]["arn"]
-            for v in self._all(VPC_ORIGIN)
-        }
+        origins = {v.inputs["vpcOriginEndpointConfig"]["arn"] for v in self._all(VPC_ORIGIN)}
         listeners = {
             listener.outputs.get("arn"): listener.inputs.get("loadBalancerArn")
             for listener in self._all(LISTENER)
