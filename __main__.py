@@ -95,7 +95,7 @@ if config.edge.enabled:
     from components.edge import EdgeProtectedUrl, EdgeProtectedUrlArgs
 
     edge = EdgeProtectedUrl(
-        "edge", EdgeProtectedUrlArgs(config.edge, served_by("edge"), config.region)
+        "edge", EdgeProtectedUrlArgs(config.edge, served_by("edge"), config.region, network)
     )
     outputs["edgeUrl"] = edge.url
     outputs["functionUrls"] = edge.function_urls

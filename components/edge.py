@@ -15,8 +15,15 @@ the default behavior unless ``staticSite`` puts a private S3 bucket there, and o
 web ACL (``allowedCidrs``, ``managedRules``: ``components/waf.py``) that admits only listed
 sources, rate-limits them and applies AWS managed rule groups.
 
-Built from the origins outwards: function URLs → who signs (OAC or the signer) → static site →
-web ACL → distribution → the functions' permissions for it → the site bucket's policy for it.
+``origin: vpc`` replaces the function URLs with one CloudFront VPC origin in front of an internal
+ALB that invokes the functions (``components/edge_vpc_origin.py``, which also says why the ALB
+is never shared with ``staticIp``'s): no URL, no signing, no body hash. CloudFront then only
+chooses between the site and the ALB, and the ALB routes the function paths: without a site,
+one default behavior carries every path.
+
+Built from the origins outwards: function URLs (or the ALB and its VPC origin) → who signs (OAC
+or the signer) → static site → web ACL → distribution → the functions' permissions for it → the
+site bucket's policy for it.
 """
 
 from __future__ import annotations
@@ -32,7 +39,10 @@ import pulumi_aws as aws
 from components.component import Component
 from components.config import EdgeConfig
 from components.edge_signer_function import EDGE_REGION, EdgeSignerFunction, EdgeSignerFunctionArgs
+from components.edge_vpc_origin import VPC_ORIGIN_ID, VpcOriginAlb, VpcOriginSpec, build_vpc_origin
 from components.function import ExposedFunction
+from components.network import Network
+from components.region import Region
 from components.static_site import StaticSiteBucket, StaticSiteBucketArgs
 from components.waf import WebAclSpec, acl_description, build_web_acl
 
@@ -57,6 +67,7 @@ class EdgeProtectedUrlArgs:
     config: EdgeConfig
     functions: Sequence[ExposedFunction]  # each URL is made in its function's own region
     region: str  # the stack's: where the site bucket lives
+    network: Network | None = None  # origin: vpc puts the ALB in its private subnets
 
 
 def origin_domain(function_url: str) -> str:
@@ -93,8 +104,16 @@ def origin_id(fn: ExposedFunction) -> str:
     return f"function-{fn.name}"
 
 
+def routes_at_the_edge(config: EdgeConfig) -> bool:
+    """Whether CloudFront needs a behavior pair per function path: with function URLs (one
+    origin each), or with a static site, which takes every other path. A VPC origin alone takes
+    every path, and its ALB routes them (components/quotas.py counts behaviors with this)."""
+    return config.origin == "function-url" or config.static_site
+
+
 class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
-    """Function URLs (AWS_IAM) behind one CloudFront distribution that signs every request."""
+    """Function URLs (AWS_IAM) behind one CloudFront distribution that signs every request, or
+    (origin: vpc) a VPC origin to an internal ALB that invokes the functions."""
 
     TYPE = "lambda-exposure:index:EdgeProtectedUrl"
     url: pulumi.Output[str]
@@ -102,13 +121,16 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
     distribution: aws.cloudfront.Distribution
     web_acl: aws.wafv2.WebAcl | None
     signer: EdgeSignerFunction | None
+    vpc_origin: VpcOriginAlb | None
 
     def _build(self) -> pulumi.Inputs:
         name, args = self._name, self._args
         config, functions = args.config, args.functions
         here = pulumi.ResourceOptions(parent=self)
 
-        # 1. The origins: one AWS_IAM function URL per function.
+        # 1. The origins: one AWS_IAM function URL per function, or (origin: vpc) one VPC origin
+        # in front of an internal ALB that invokes them all.
+        self.vpc_origin = self._vpc_origin() if config.origin == "vpc" else None
         urls = {
             fn.name: aws.lambda_.FunctionUrl(
                 f"{name}-{fn.name}-url",
@@ -119,11 +141,13 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
                 opts=here,
             )
             for fn in functions
+            if self.vpc_origin is None
         }
         self.function_urls = {n: u.function_url for n, u in urls.items()}
 
-        # 2. Who signs: OAC (CloudFront itself) or the Lambda@Edge signer.
-        lambda_oac = self._signing()
+        # 2. Who signs: OAC (CloudFront itself) or the Lambda@Edge signer; nobody for a VPC origin.
+        self.signer = None
+        lambda_oac = self._signing() if self.vpc_origin is None else None
 
         # 3. Optional static site at the default behavior.
         site = None
@@ -139,7 +163,10 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
         self.web_acl = self._web_acl(config) if config.web_acl else None
 
         # 5. The distribution.
-        origins = [self._function_origin(fn, urls[fn.name], lambda_oac) for fn in functions]
+        if self.vpc_origin is not None:
+            origins = [self.vpc_origin.origin]
+        else:
+            origins = [self._function_origin(fn, urls[fn.name], lambda_oac) for fn in functions]
         if site is not None:
             origins.append(
                 {
@@ -162,11 +189,29 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
             site.allow_reads_from(self.distribution, name=f"{name}-site-policy", parent=self)
 
         self.url = self.distribution.domain_name.apply(lambda d: f"https://{d}/")
-        return {
+        outputs: dict[str, pulumi.Input[object]] = {
             "edgeUrl": self.url,
             "functionUrls": self.function_urls,
             "distributionId": self.distribution.id,
         }
+        if self.vpc_origin is not None:
+            outputs["vpcOriginId"] = self.vpc_origin.vpc_origin.id
+            outputs["originAlbArn"] = self.vpc_origin.alb.alb.arn
+        return outputs
+
+    def _vpc_origin(self) -> VpcOriginAlb:
+        """origin: vpc: the internal ALB in the stack's VPC, and the VPC origin in front of it."""
+        args = self._args
+        assert args.network is not None  # StackConfig.patterns_needing_vpc asked for it
+        return build_vpc_origin(
+            VpcOriginSpec(
+                prefix=f"{self._name}-origin",
+                parent=self,
+                region=Region(args.region),
+                network=args.network,
+                functions=args.functions,
+            )
+        )
 
     def _signing(self) -> aws.cloudfront.OriginAccessControl | None:
         """The Origin Access Control CloudFront signs with, or None with the signer (``signer``)."""
@@ -206,11 +251,12 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
             {**self._api_behavior(fn), "path_pattern": pattern}
             for fn in behavior_order(functions)
             for pattern in path_patterns(fn.path)
+            if routes_at_the_edge(config)
         ]
         return aws.cloudfront.Distribution(
             f"{self._name}-cdn",
             enabled=True,
-            comment=f"lambda-exposure {pulumi.get_stack()}: function URLs ({config.signing})",
+            comment=f"lambda-exposure {pulumi.get_stack()}: {self._origin_text()}",
             origins=origins,
             default_cache_behavior=default_behavior,
             ordered_cache_behaviors=ordered,
@@ -227,6 +273,11 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
                 depends_on=list(self.signer.ready) if self.signer is not None else [],
             ),
         )
+
+    def _origin_text(self) -> str:
+        if self.vpc_origin is not None:
+            return "VPC origin (internal ALB)"
+        return f"function URLs ({self._args.config.signing})"
 
     # -- origins and behaviors -----------------------------------------------------------------
 
@@ -254,7 +305,8 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
         self, fn: ExposedFunction
     ) -> aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict:
         behavior: aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict = {
-            "target_origin_id": origin_id(fn),
+            # One VPC origin for every function: the ALB behind it routes by path.
+            "target_origin_id": origin_id(fn) if self.vpc_origin is None else VPC_ORIGIN_ID,
             "viewer_protocol_policy": "redirect-to-https",
             "allowed_methods": ALL_METHODS,
             "cached_methods": CACHED_METHODS,

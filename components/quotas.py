@@ -58,9 +58,10 @@ class Quota:
 
 
 # "This quota is enforced separately for IPv4 rules and IPv6 rules"; a rule that references a
-# security group counts as one rule of each family, and one that references a prefix list counts
-# its maximum entries (an AWS-managed list: its weight). The only groups of the program that
-# reference a prefix list are ipRangeSync's, with AWS's CloudFront lists (managedPrefixList).
+# security group counts as one rule of each family, and one that references a customer-managed
+# prefix list counts its maximum entries, one to an AWS-managed list its weight (ipRangeSync's
+# groups with AWS's CloudFront lists, managedPrefixList; the VPC origin's ALB group:
+# components/edge_vpc_origin.py).
 SECURITY_GROUP_RULES = Quota(
     "Inbound or outbound rules per security group", 60, VPC_QUOTAS, "security_group_rules"
 )
@@ -226,10 +227,12 @@ def usages(config: StackConfig) -> Iterator[Usage]:
             "split the functions over two APIs (two stacks)",
         )
     if config.edge.enabled:
-        from components.edge import behavior_order, path_patterns
+        from components.edge import behavior_order, path_patterns, routes_at_the_edge
 
         served = config.functions_exposed_by("edge")
         behaviors = sum(len(path_patterns(f.path)) for f in behavior_order(served))
+        if not routes_at_the_edge(config.edge):
+            behaviors = 0  # one default behavior to the VPC origin; its ALB routes
         yield _usage(
             config,
             "functions",
@@ -247,6 +250,8 @@ def usages(config: StackConfig) -> Iterator[Usage]:
                 count,
                 f"IPv{version} CIDRs in the edge web ACL's IPv{version} IP set",
             )
+        if config.edge.origin == "vpc":
+            yield from _edge_vpc_origin_usages(config)
     if config.private_endpoint.enabled:
         # The endpoint's one rule lists the VPC CIDR and every extra CIDR; each counts as a rule.
         yield _usage(
@@ -358,6 +363,37 @@ def _web_acl_usages(config: StackConfig) -> Iterator[Usage]:
             f"WCUs in {where} ({wcu_breakdown(ip_sets, managed)})",
             "drop a rule group, or declare more (up to 5,000)",
         )
+
+
+def _edge_vpc_origin_usages(config: StackConfig) -> Iterator[Usage]:
+    """The VPC origin's ALB: its group's one prefix list reference, its rules, its targets."""
+    from components.alb import routed_functions
+    from components.edge_vpc_origin import ORIGIN_FACING_WEIGHT
+
+    served = config.functions_exposed_by("edge")
+    yield _usage(
+        config,
+        "edge.origin",
+        SECURITY_GROUP_RULES,
+        ORIGIN_FACING_WEIGHT,
+        "inbound IPv4 rules in the VPC origin ALB's security group (one reference to "
+        f"CloudFront's origin-facing prefix list, which weighs {ORIGIN_FACING_WEIGHT})",
+    )
+    yield _usage(
+        config,
+        "functions",
+        ALB_RULES,
+        len(routed_functions(served)),
+        "listener rules on the VPC origin's ALB (one per function off '/')",
+    )
+    yield _usage(
+        config,
+        "functions",
+        ALB_TARGET_GROUPS,
+        len(served),
+        "target groups on the VPC origin's ALB (one per function)",
+        "split the functions over two stacks",
+    )
 
 
 def _plural(count: int, noun: str) -> str:

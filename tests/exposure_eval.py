@@ -20,7 +20,10 @@ only at the resources ``tools.synth`` recorded, and follows a request the way AW
   sources; then the default action), the first cache behavior whose pattern matches, its
   origin's function URL and how CloudFront may call it (NONE, or AWS_IAM with OAC and a
   ``cloudfront`` permission for this distribution, or a Lambda@Edge signer whose role may invoke
-  the URL);
+  the URL); or its VPC origin → the ALB it names, whose security group must admit CloudFront's
+  origin-facing prefix list on the port the origin's protocol policy uses → that listener (no
+  redirect followed: CloudFront hands a redirect to the viewer) → rules → target group →
+  function, as for ``staticIp``;
 - the IAM doors: the Lambda endpoint's policy and security group, function URL auth types, and
   every Lambda permission (a non-service principal, or one without a source, is a wider door).
 
@@ -82,6 +85,8 @@ SERVICE_ENTRIES = {
     "cloudfront.amazonaws.com": "edge",
 }
 PROXY = "{proxy+}"
+# Not in tests.graph yet (the harness owns it); the lead may move it there when merging.
+VPC_ORIGIN = "aws:cloudfront/vpcOrigin:VpcOrigin"
 
 
 def _policy(value: Any) -> dict[str, Any]:
@@ -578,6 +583,10 @@ class GraphExposure:
             origin = next(
                 o for o in inputs["origins"] if o["originId"] == behavior["targetOriginId"]
             )
+            if origin.get("vpcOriginConfig"):
+                if self._vpc_origin_serves(origin["vpcOriginConfig"], function, path):
+                    return True
+                continue
             for url in self._all(FUNCTION_URL):
                 host = str(url.outputs.get("functionUrl", "")).split("/")[2:3]
                 if host != [origin["domainName"]]:
@@ -589,6 +598,71 @@ class GraphExposure:
                 if self._cloudfront_signs(cdn, origin, behavior, function):
                     return True
         return False
+
+    @_memo
+    def _origin_facing_list_ids(self) -> frozenset[str]:
+        """The ids the program's lookups of CloudFront's origin-facing prefix list returned."""
+        from tools.synth import _managed_prefix_list
+
+        return frozenset(
+            _managed_prefix_list(args, args.get("region") or self.synth.region)["id"]
+            for token, args in self.synth.calls
+            if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList"
+            and args.get("name") == "com.amazonaws.global.cloudfront.origin-facing"
+        )
+
+    def _admits_cloudfront(self, group_id: str, port: int) -> bool:
+        """Does the group admit what CloudFront's VPC origins send from, on ``port``?"""
+        lists = self._origin_facing_list_ids()
+        return any(
+            rule.inputs.get("securityGroupId") == group_id
+            and rule.inputs.get("prefixListId") in lists
+            and (
+                rule.inputs.get("ipProtocol") == "-1"
+                or _port(rule.inputs.get("fromPort", 0))
+                <= port
+                <= _port(rule.inputs.get("toPort", 65535))
+            )
+            for rule in self._all(INGRESS)
+        )
+
+    def _vpc_origin_serves(self, config: dict[str, Any], function: str, path: str) -> bool:
+        for vpc_origin in self._by_output(VPC_ORIGIN, "id", config["vpcOriginId"]):
+            endpoint = vpc_origin.inputs["vpcOriginEndpointConfig"]
+            # Viewers always arrive over HTTPS (redirect-to-https): match-viewer means HTTPS.
+            https = endpoint["originProtocolPolicy"] != "http-only"
+            port = _port(endpoint["httpsPort" if https else "httpPort"])
+            for alb in self._by_output(LB, "arn", endpoint["arn"]):
+                groups = alb.inputs.get("securityGroups") or []
+                if not any(self._admits_cloudfront(g, port) for g in groups):
+                    continue
+                target = self._alb_target(endpoint["arn"], port, path)
+                if target is None or target[0] != port:
+                    continue
+                if self._group_invokes(target[1], function):
+                    return True
+        return False
+
+    @_memo
+    def _behind_vpc_origin(self, group_arn: str) -> bool:
+        """Is target group ``group_arn`` served by an ALB that a CloudFront VPC origin names?"""
+        origins = {v.inputs["vpcOriginEndpointConfig"]["arn"] for v in self._all(VPC_ORIGIN)}
+        listeners = {
+            listener.outputs.get("arn"): listener.inputs.get("loadBalancerArn")
+            for listener in self._all(LISTENER)
+        }
+        forwarding = [
+            (listener.outputs.get("arn"), listener.inputs.get("defaultActions") or [])
+            for listener in self._all(LISTENER)
+        ] + [
+            (rule.inputs.get("listenerArn"), rule.inputs.get("actions") or [])
+            for rule in self._all(LISTENER_RULE)
+        ]
+        return any(
+            listeners.get(listener) in origins
+            for listener, actions in forwarding
+            if any(a.get("targetGroupArn") == group_arn for a in actions)
+        )
 
     def _cloudfront_signs(
         self, cdn: Resource, origin: dict[str, Any], behavior: dict[str, Any], function: str
@@ -666,17 +740,22 @@ class GraphExposure:
             if (name := self.function_of(url.inputs.get("functionName"))) is not None
         }
 
-    def invoke_doors(self) -> list[tuple[str, str, bool]]:
-        """(function, principal, scoped to a source) for every permission on an exposed one."""
-        return [
-            (
-                name,
-                p.inputs.get("principal"),
-                bool(p.inputs.get("sourceArn") or p.inputs.get("sourceAccount")),
-            )
-            for p in self._all(PERMISSION)
-            if (name := self.function_of(p.inputs.get("function"))) is not None
-        ]
+    def invoke_doors(self) -> list[tuple[str, str, bool, str | None]]:
+        """(function, principal, scoped to a source, the entry it serves) for every permission
+        on an exposed one. An ALB's permission serves ``edge`` when a VPC origin fronts it."""
+        doors = []
+        for p in self._all(PERMISSION):
+            name = self.function_of(p.inputs.get("function"))
+            if name is None:
+                continue
+            principal = p.inputs.get("principal")
+            entry = SERVICE_ENTRIES.get(str(principal))
+            source = p.inputs.get("sourceArn")
+            if entry == "staticIp" and source and self._behind_vpc_origin(source):
+                entry = "edge"
+            scoped = bool(source or p.inputs.get("sourceAccount"))
+            doors.append((name, principal, scoped, entry))
+        return doors
 
     def vpc_cidrs(self) -> list[str]:
         cidrs = [v.inputs["cidrBlock"] for v in self._all(VPC)]
@@ -836,8 +915,7 @@ def disagreements(
             seen = graph.web_acls(entry)
             if not seen or any(acl != said for acl in seen):
                 problems.append(f"{function} via {entry}: web ACL model {said}, graph {seen}")
-    for function, principal, scoped in graph.invoke_doors():
-        served_by = SERVICE_ENTRIES.get(str(principal))
+    for function, principal, scoped, served_by in graph.invoke_doors():
         if served_by is None or not scoped:
             problems.append(
                 f"{function}: permission for {principal} (scoped={scoped}) is a wider door"

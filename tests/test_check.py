@@ -177,6 +177,15 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             {"allowedCidrs": [CIDR, CIDR6], "managedRules": WAF["managedRules"]},
             {},
         ),
+        ("vpc-origin", {"origin": "vpc"}, {}),
+        (
+            "vpc-origin-static-site-waf",
+            {"origin": "vpc", "staticSite": True, "allowedCidrs": [CIDR, CIDR6]},
+            API_ONLY,
+        ),
+        ("vpc-origin-existing-vpc", {"origin": "vpc"}, {"network": EXISTING_VPC}),
+        ("vpc-origin-existing-function", {"origin": "vpc"}, WITH_EXISTING),
+        ("vpc-origin-with-static-ip", {"origin": "vpc"}, {"staticIp": {"enabled": True}}),
     ],
     "privateEndpoint": [
         ("defaults", {}, {}),

@@ -333,6 +333,13 @@ def _resource_share(state: dict, name: str, physical: str, region: str) -> str:
     return arn
 
 
+def _vpc_origin(state: dict, name: str, physical: str, region: str) -> str:
+    # Global, like a distribution: "vo_" and 22 characters (the import example's id shape).
+    origin_id = "vo_" + _short_hash(name, "vo", length=22)
+    state.update(arn=f"arn:aws:cloudfront::{ACCOUNT}:vpcorigin/{origin_id}", etag="E1PREVIEW")
+    return origin_id
+
+
 _RESOURCE_OUTPUTS: dict[str, Callable[[dict, str, str, str], str | None]] = {
     "aws:lambda/function:Function": _function,
     "aws:iam/role:Role": _role,
@@ -363,6 +370,7 @@ _RESOURCE_OUTPUTS: dict[str, Callable[[dict, str, str, str], str | None]] = {
     "aws:sns/topic:Topic": _topic,
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:ram/resourceShare:ResourceShare": _resource_share,
+    "aws:cloudfront/vpcOrigin:VpcOrigin": _vpc_origin,
 }
 
 
@@ -442,17 +450,26 @@ def _managed_policy(args: dict, region: str) -> dict:
     return {"id": _MANAGED_POLICY_IDS.get(name, _short_hash(name, length=36)), "name": name}
 
 
-def _get_managed_prefix_list(args: dict, region: str) -> dict:
-    # An AWS-managed list: owned by "AWS", one id per region, its weight as MaxEntries.
+# AWS-managed prefix lists by name: (family, max entries = weight), as DescribeManagedPrefixLists
+# answers for the CloudFront lists (the weights: VPC User Guide, "AWS-managed prefix lists").
+_AWS_PREFIX_LISTS = {
+    "com.amazonaws.global.cloudfront.origin-facing": ("IPv4", 55),
+    "com.amazonaws.global.ipv6.cloudfront.origin-facing": ("IPv6", 55),
+}
+
+
+def _managed_prefix_list(args: dict, region: str) -> dict:
     name = str(args.get("name"))
+    family, max_entries = _AWS_PREFIX_LISTS.get(name, ("IPv4", 10))
+    # Per region, like the real ids of one AWS-managed list.
     list_id = f"pl-{_short_hash(name, region, length=8)}"
     return {
         "id": list_id,
         "name": name,
-        "arn": f"arn:aws:ec2:{region}:aws:prefix-list/{list_id}",
-        "addressFamily": "IPv6" if ".ipv6." in name else "IPv4",
-        "maxEntries": 55,
+        "addressFamily": family,
+        "maxEntries": max_entries,
         "ownerId": "AWS",
+        "arn": f"arn:aws:ec2:{region}:aws:prefix-list/{list_id}",
         "entries": [],
         "version": 1,
         "tags": {},
@@ -481,7 +498,7 @@ _CALL_RESULTS: dict[str, Callable[[dict, str], dict]] = {
     "aws:cloudfront/getCachePolicy:getCachePolicy": _managed_policy,
     "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy": _managed_policy,
     "aws:cloudfront/getResponseHeadersPolicy:getResponseHeadersPolicy": _managed_policy,
-    "aws:ec2/getManagedPrefixList:getManagedPrefixList": _get_managed_prefix_list,
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": _managed_prefix_list,
     "aws:ec2/getElasticIp:getElasticIp": _get_elastic_ip,
 }
 

@@ -179,3 +179,78 @@ class EdgeConfig(ConfigModel):
     def web_acl(self) -> bool:
         """Whether the distribution gets a web ACL: an allow-list or managed rules ask for one."""
         return bool(self.allowed_cidrs or self.managed_rules)
+
+    origin: Literal["function-url", "vpc"] = Field(
+        default="function-url",
+        description="What CloudFront sends requests to: `function-url` (an AWS_IAM function URL "
+        "per function, signed per `signing`) or `vpc` (a CloudFront VPC origin to an internal "
+        "ALB in the VPC's private subnets, which invokes the functions; no function URL)",
+    )
+
+    @model_validator(mode="after")
+    def _vpc_origin_has_no_function_url(self) -> EdgeConfig:
+        """What only a function URL does cannot be asked of a VPC origin."""
+        if self.origin != "vpc":
+            return self
+        if self.signing == "lambda-edge":
+            # Nothing to sign without a function URL, and VPC origins do not run origin-request
+            # or origin-response Lambda@Edge triggers at all ("Protocol and Feature
+            # Restrictions"): https://docs.aws.amazon.com/AmazonCloudFront/latest/
+            # DeveloperGuide/private-content-vpc-origins.html
+            raise ConfigError(
+                "signing: lambda-edge signs requests to function URLs, and edge.origin: vpc has "
+                "none (VPC origins do not run origin-request Lambda@Edge triggers either); "
+                "remove signing, or use origin: function-url"
+            )
+        if self.cors is not None:
+            raise ConfigError(
+                "cors: configures the function URLs, and edge.origin: vpc has none; answer CORS "
+                "in the function (the ALB passes its headers through), or serve the page from "
+                "the same distribution (staticSite)"
+            )
+        return self
+
+
+# Regions where CloudFront VPC origins can reach a VPC, from the CloudFront Developer Guide,
+# "Restrict access with VPC origins", section "Supported AWS Regions for VPC origins" (read
+# 2026-12-01): https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+# private-content-vpc-origins.html#vpc-origins-supported-regions
+# Four regions exclude one Availability Zone each (use1-az3, usw1-az2, apne1-az3, cac1-az3);
+# zone ids map to names per account, so that part is documented, not checked.
+VPC_ORIGIN_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-7",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+        "sa-east-1",
+    }
+)

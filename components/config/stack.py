@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from components.config.base import ENTRIES, ConfigError, ConfigModel
-from components.config.edge import EdgeConfig
+from components.config.edge import VPC_ORIGIN_REGIONS, EdgeConfig
 from components.config.functions import FunctionConfig, default_functions
 from components.config.ip_range_sync import IpRangeSyncConfig
 from components.config.ip_restricted_api import IpRestrictedApiConfig, route_literal_prefix
@@ -176,21 +176,55 @@ class StackConfig(ConfigModel):
         if not self.edge.enabled:
             return self
         for index, fn in self._indexed("edge"):
-            if not fn.bundled:
+            if not fn.bundled and self.edge.origin == "function-url":
                 # A function URL is function-level configuration (one per function), so
                 # creating one would change a function this stack does not own, collide with a
                 # URL it may already have, and delete that URL on `pulumi destroy`.
                 raise ConfigError(
                     f"functions[{index}].arn: edge adds an AWS_IAM function URL to every "
                     f"function, which would modify the existing function {fn.name!r}; expose "
-                    f"it with another pattern (functions[{index}].expose), or give it a function "
-                    "URL yourself and put your own CloudFront in front"
+                    f"it with another pattern (functions[{index}].expose), use edge.origin: vpc "
+                    "(an ALB invokes it, no function URL), or give it a function URL yourself "
+                    "and put your own CloudFront in front"
                 )
             if self.edge.static_site and fn.path == "/":
                 raise ConfigError(
                     f"functions[{index}].path: edge.staticSite serves the site at '/', so "
                     f"function {fn.name!r} at '/' would be unreachable; give it a path such as "
                     "/api"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _edge_vpc_origin_fits(self) -> StackConfig:
+        """edge.origin: vpc puts an internal ALB in the VPC: its region, subnets and functions."""
+        edge, net = self.edge, self.network
+        if not edge.enabled or edge.origin != "vpc":
+            return self
+        if self.region not in VPC_ORIGIN_REGIONS:
+            raise ConfigError(
+                f"edge.origin: CloudFront VPC origins are not available in {self.region} "
+                f"(supported: {', '.join(sorted(VPC_ORIGIN_REGIONS))}); use origin: function-url"
+            )
+        # The ALB behind the VPC origin spans two zones or more, like staticIp's.
+        if net.existing and len(net.private_subnet_ids) < 2:
+            raise ConfigError(
+                "network.privateSubnetIds: edge.origin: vpc needs private subnets in at least 2 "
+                "availability zones (the VPC origin's Application Load Balancer spans two zones "
+                "or more)"
+            )
+        if not net.existing and net.az_count < 2:
+            raise ConfigError(
+                "network.azCount: edge.origin: vpc needs at least 2 availability zones (the VPC "
+                "origin's Application Load Balancer spans two zones or more)"
+            )
+        for index, fn in self._indexed("edge"):
+            if fn.arn and fn.arn.split(":")[3] != self.region:
+                raise ConfigError(
+                    f"functions[{index}].arn: with edge.origin: vpc, the ALB in {self.region} "
+                    f"invokes the functions, and an ALB can only invoke functions of its own "
+                    f"region; this one is in {fn.arn.split(':')[3]} (leave edge out of "
+                    f"functions[{index}].expose)"
                 )
         return self
 
@@ -390,6 +424,8 @@ class StackConfig(ConfigModel):
             needs.append("staticIp")
         if self.ip_restricted_api.enabled and self.ip_restricted_api.endpoint_type == "PRIVATE":
             needs.append("ipRestrictedApi")
+        if self.edge.enabled and self.edge.origin == "vpc":
+            needs.append("edge")
         if self.private_endpoint.enabled:
             needs.append("privateEndpoint")
         if self.static_egress.enabled:

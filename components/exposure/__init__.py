@@ -7,13 +7,15 @@ from the validated config alone (no Pulumi, no AWS), every *door* to every funct
 
 - the entries: ``staticIp`` (accelerator or NLB → internal ALB), ``ipRestrictedApi`` (REST API,
   per route and method where the resource policy or the authorization differ), ``edge``
-  (CloudFront → AWS_IAM function URL) and ``privateEndpoint`` (Lambda API through a VPC endpoint);
+  (CloudFront → AWS_IAM function URL, or with ``origin: vpc`` CloudFront → VPC origin → an
+  internal ALB that admits only CloudFront) and ``privateEndpoint`` (Lambda API through a VPC
+  endpoint);
 - the side doors that exist whatever the entries say: the accelerator's internal ALB, which
   answers callers inside the VPC that its security group admits (anonymous, but never wider than
   ``staticIp`` itself, so the rule below needs no separate check for it), the function URL itself
-  (AWS_IAM, so any IAM principal of the account allowed ``lambda:InvokeFunctionUrl`` can call it
-  signed, from anywhere) and the Lambda Invoke API (IAM principals of the account holding
-  ``lambda:InvokeFunction``).
+  (edge with function URLs: AWS_IAM, so any IAM principal of the account allowed
+  ``lambda:InvokeFunctionUrl`` can call it signed, from anywhere) and the Lambda Invoke API (IAM
+  principals of the account holding ``lambda:InvokeFunction``).
 
 For each door: the sources (a small algebra over ``ipaddress`` networks: anyone, a CIDR set by
 family minus a deny set, optionally confined to the stack's VPC), the authentication (none,
@@ -37,9 +39,10 @@ already admit, and does not count either. They are shown, with their principals,
 Paths follow what each entry really routes: a function serves its prefix ``/p`` and ``/p/*``
 (longest prefix wins: ``serving_function``) on the ALB, the API and CloudFront, except that
 CloudFront without a function at ``/`` and without ``staticSite`` sends unmatched paths to its
-first function. API routes are IAM-style wildcards on the request path (``*`` spans segments;
-a route without a trailing ``*`` also covers ``<path>/``), as ``components/api_policy.py`` writes
-them; an ``AWS_IAM`` route authorizes only the API resource it becomes (``/a`` or ``/a/{proxy+}``).
+first function (with function URLs; a VPC origin's ALB answers unmatched paths 404). API
+routes are IAM-style wildcards on the request path (``*`` spans segments; a route without a
+trailing ``*`` also covers ``<path>/``), as ``components/api_policy.py`` writes them; an
+``AWS_IAM`` route authorizes only the API resource it becomes (``/a`` or ``/a/{proxy+}``).
 The path space is split into *cells* (paths that every entry treats alike) by a search over the
 product of these small automata, so the rule is checked on every cell with a real example path.
 

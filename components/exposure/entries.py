@@ -188,6 +188,8 @@ def entry_hops(config: StackConfig, entry: str) -> tuple[str, ...]:
             return ("execute-api VPC endpoint", f"REST API (PRIVATE){waf}")
         return (f"REST API (REGIONAL){waf}",)
     if entry == "edge":
+        if config.edge.origin == "vpc":
+            return (f"CloudFront{waf}", "VPC origin", "internal ALB")
         return (f"CloudFront{waf}", "function URL (AWS_IAM)")
     if entry == "privateEndpoint":
         return ("Lambda VPC endpoint", "Lambda Invoke API")
@@ -217,5 +219,9 @@ def internal_alb(config: StackConfig) -> Sources | None:
 
 
 def edge_auth(config: StackConfig) -> Auth:
+    if config.edge.origin == "vpc":
+        # Nothing is signed: the ALB is internal and its group admits only CloudFront's
+        # origin-facing addresses, so CloudFront is the only way to it (no side door).
+        return Auth("none", note="through the VPC origin; the ALB admits only CloudFront")
     how = "OAC" if config.edge.signing == "oac" else "Lambda@Edge SigV4 signer"
     return Auth("cloudfront-signed", note=f"signed by {how}")

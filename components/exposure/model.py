@@ -227,7 +227,7 @@ def _exposure_model(config: StackConfig) -> ExposureModel:
                         URLS[entry],
                     )
                 )
-        if "edge" in served and config.edge.enabled:
+        if "edge" in served and config.edge.enabled and config.edge.origin == "function-url":
             principals = ["principals of this account allowed lambda:InvokeFunctionUrl"]
             if config.edge.signing == "oac":
                 principals.append("the edge CloudFront distribution (OAC)")

@@ -2,8 +2,9 @@
 
 A function serves its prefix ``/p`` and ``/p/*`` (longest prefix wins) on the ALB, the API and
 CloudFront, except that CloudFront without a function at ``/`` and without ``staticSite`` sends
-unmatched paths to its first function. API routes are IAM-style wildcards on the request path
-(``*`` spans segments; a route without a trailing ``*`` also covers ``<path>/``), as
+unmatched paths to its first function's URL (a VPC origin's ALB answers them 404 instead). API
+routes are IAM-style wildcards on the request path (``*`` spans segments; a route without a
+trailing ``*`` also covers ``<path>/``), as
 ``components/api_policy.py`` writes them. The path space is split into cells (paths that every
 entry treats alike) by a breadth-first search over the product of these small automata.
 """
@@ -334,8 +335,10 @@ def layout_of(config: StackConfig) -> Layout:
         fns = config.functions_exposed_by("edge")
         root = next((f for f in fns if f.path == "/"), None)
         # Without a function at '/' or a site, CloudFront's default behavior is the first
-        # function's origin (components/edge.py): it answers every unmatched path.
-        default = None if config.edge.static_site or root else fns[0].name
+        # function's origin (components/edge.py): it answers every unmatched path. A VPC
+        # origin's ALB routes by path instead, and answers 404 itself where no function is.
+        first = None if config.edge.origin == "vpc" else fns[0].name
+        default = None if config.edge.static_site or root else first
         routers["edge"] = Router(tuple((f.path, f.name) for f in fns), default)
     stage = config.ip_restricted_api.stage_name
     return Layout(routers, routes, tuple(sorted(api_resources)), stage)
