@@ -84,6 +84,9 @@ ROUTES = [
     {"method": "ANY", "path": "/admin/*", "auth": "AWS_IAM"},
     {"method": "post", "path": "/hooks/*", "deny": ["203.0.113.0/24"]},
 ]
+ZONE, PRIVATE_ZONE = "Z0123456789ABCDEFGHIJ", "Z0987654321ABCDEFGHIJ"  # the mocks' zones
+PRIVATE_DOMAIN = {"name": "api.internal.example.com", **HTTPS}
+VPCE_IDS = ["vpce-0123456789abcdef0", "vpce-0fedcba9876543210"]
 CORS = {
     "allowOrigins": ["https://example.com"],
     "allowMethods": ["GET", "POST"],
@@ -150,6 +153,30 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ("private", {"endpointType": "PRIVATE", "allow": ["10.20.0.0/16"]}, {}),
         ("private-existing-vpc", {"endpointType": "PRIVATE"}, {"network": EXISTING_VPC}),
         ("existing-function", {}, WITH_EXISTING),
+        (
+            "domain-regional",
+            {
+                "allow": [CIDR, CIDR6],
+                "domain": {
+                    "name": "api.example.com",
+                    "hostedZoneId": ZONE,
+                    "basePath": "v2.1_~-",
+                    "disableDefaultEndpoint": True,
+                },
+            },
+            {},
+        ),
+        ("domain-given-cert", {"domain": {"name": "api.example.com", **HTTPS}}, {}),
+        (
+            "domain-private",
+            {"endpointType": "PRIVATE", "domain": {**PRIVATE_DOMAIN, "hostedZoneId": PRIVATE_ZONE}},
+            {},
+        ),
+        (
+            "vpc-endpoint-ids-domain",
+            {"endpointType": "PRIVATE", "vpcEndpointIds": VPCE_IDS, "domain": PRIVATE_DOMAIN},
+            {},
+        ),
     ],
     "edge": [
         ("oac", {}, {}),
@@ -160,6 +187,26 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ("cors", {"cors": CORS}, {}),
         ("allowed-cidrs", {"allowedCidrs": [CIDR, CIDR6], "rateLimit": 100}, {}),
         ("no-function-at-root", {}, API_ONLY),
+        (
+            "domain-requested",
+            {
+                "domain": {
+                    "names": ["www.example.com", "*.example.com", "example.com"],
+                    "hostedZoneId": ZONE,
+                }
+            },
+            {},
+        ),
+        (
+            "domain-given-cert",
+            {
+                "domain": {
+                    "names": ["www.example.com"],
+                    "certificateArn": CERT.format(region="us-east-1"),
+                }
+            },
+            {},
+        ),
     ],
     "privateEndpoint": [
         ("defaults", {}, {}),

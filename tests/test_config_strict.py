@@ -78,6 +78,14 @@ SAMPLES: dict[str, tuple[str, ...]] = {
         "cron(0 6 * * ? *)",
         "cron(15 10 ? * MON-FRI 2030)",
     ),
+    "edge.domain.names[0]": ("www.example.com", "*.example.com", "xn--bcher-kva.a-b.example"),
+    "edge.domain.certificateArn": (CERT_US,),
+    "edge.domain.hostedZoneId": ("Z0123456789ABCDEFGHIJ", "Z2FDTNDATAQYW2"),
+    "ipRestrictedApi.domain.name": ("api.example.com", "a.b"),
+    "ipRestrictedApi.domain.certificateArn": (CERT,),
+    "ipRestrictedApi.domain.hostedZoneId": ("Z0123456789ABCDEFGHIJ",),
+    "ipRestrictedApi.domain.basePath": ("v1", "v2.1_~-"),
+    "ipRestrictedApi.vpcEndpointIds[0]": ("vpce-0123456789abcdef0", "vpce-1a2b3c4d"),
 }
 
 # Other keys a sample needs to be valid where it is (the value is merged into these).
@@ -85,6 +93,15 @@ CONTEXT: dict[str, dict[str, Any]] = {
     "staticIp.allowedCidrs[0]": {"staticIp": {"ipAddressType": "DUAL_STACK"}},
     "functions[0].expose[0]": {"ipRestrictedApi": {"enabled": True}},
     "functions[0].widerExposure[0]": {"ipRestrictedApi": {"enabled": True}},
+    "edge.domain.certificateArn": {"edge": {"domain": {"names": ["www.example.com"]}}},
+    "edge.domain.hostedZoneId": {"edge": {"domain": {"names": ["www.example.com"]}}},
+    "ipRestrictedApi.domain.name": {"ipRestrictedApi": {"domain": {"certificateArn": CERT}}},
+    "ipRestrictedApi.domain.certificateArn": {"ipRestrictedApi": {"domain": {"name": "a.b"}}},
+    "ipRestrictedApi.domain.hostedZoneId": {"ipRestrictedApi": {"domain": {"name": "a.b"}}},
+    "ipRestrictedApi.domain.basePath": {
+        "ipRestrictedApi": {"domain": {"name": "a.b", "certificateArn": CERT}}
+    },
+    "ipRestrictedApi.vpcEndpointIds[0]": {"ipRestrictedApi": {"endpointType": "PRIVATE"}},
 }
 
 

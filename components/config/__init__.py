@@ -16,6 +16,7 @@ the package itself: ``from components.config import StackConfig``.
 """
 
 from components.config.base import ENTRIES, HANDLERS_DIR, PROJECT, ConfigError, ConfigModel
+from components.config.domains import ApiDomainConfig, EdgeDomainConfig
 from components.config.edge import CorsConfig, EdgeConfig
 from components.config.functions import FunctionConfig
 from components.config.ip_range_sync import KNOWN_IP_RANGE_SERVICES, IpRangeSyncConfig
@@ -67,6 +68,7 @@ __all__ = [
     "PROJECT",
     "TOP_LEVEL_KEYS",
     "AcmArn",
+    "ApiDomainConfig",
     "ApiRoute",
     "Cidr",
     "Cidrs",
@@ -74,6 +76,7 @@ __all__ = [
     "ConfigModel",
     "CorsConfig",
     "EdgeConfig",
+    "EdgeDomainConfig",
     "FunctionArn",
     "FunctionConfig",
     "HasPath",

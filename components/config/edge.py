@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.config.base import ConfigError, ConfigModel, ascii_fullmatch
+from components.config.domains import EdgeDomainConfig
 from components.config.types import Cidr, check_unique, unique
 
 _CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "PATCH", "DELETE", "*")
@@ -165,4 +166,9 @@ class EdgeConfig(ConfigModel):
         alias="retainEdgeFunction",
         description="With `signing: lambda-edge`: `pulumi destroy` forgets the signer function "
         "instead of deleting it (its replicas take hours to go)",
+    )
+    domain: EdgeDomainConfig = Field(
+        default_factory=EdgeDomainConfig,
+        description="Custom domain: the distribution's alternate names, their certificate "
+        "(us-east-1; given, or requested and validated by DNS) and their Route 53 zone",
     )

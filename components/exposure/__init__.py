@@ -17,8 +17,8 @@ from the validated config alone (no Pulumi, no AWS), every *door* to every funct
 
 For each door: the sources (a small algebra over ``ipaddress`` networks: anyone, a CIDR set by
 family minus a deny set, optionally confined to the stack's VPC), the authentication (none,
-CloudFront-signed, IAM with its principals), the hops a request takes, and the name of the stack
-output that holds its URL or IP.
+CloudFront-signed, IAM with its principals), the hops a request takes, and the names of the stack
+outputs that hold its URLs or IPs (a custom domain's first: ``entries.entry_url``).
 
 **The consistency rule** (``consistency_error``). A *restriction* limits which network sources may
 reach a function path *anonymously* (without AWS credentials): ``staticIp.allowedCidrs``,
