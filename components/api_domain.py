@@ -95,7 +95,7 @@ def endpoint_dns(
             id=first, region=None, opts=pulumi.InvokeOutputOptions(parent=spec.parent)
         ).dns_entries
     # The first entry is the endpoint's regional name (the others are per zone).
-    return entries.apply(lambda e: (e[0].dns_name, e[0].hosted_zone_id))
+    return entries.apply(lambda e: (str(e[0].dns_name), str(e[0].hosted_zone_id)))
 
 
 def _endpoint_ids(spec: ApiDomainSpec) -> pulumi.Output[list[str]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -71,9 +72,7 @@ def dns_validated_certificate(spec: CertificateSpec) -> pulumi.Output[str]:
     )
     records = []
     for base in validation_names(names):
-        option = certificate.domain_validation_options.apply(
-            lambda options, b=base: _option_for(options, b)
-        )
+        option = certificate.domain_validation_options.apply(partial(_option_for, base=base))
         records.append(
             aws.route53.Record(
                 f"{spec.name}-cert-validation-{base}",

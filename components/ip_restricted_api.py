@@ -274,7 +274,7 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
         # A PRIVATE domain is invoked through this endpoint too. Whether API Gateway checks the
         # endpoint policy against the domain's ARN as well as the API's is not documented; the
         # domain (and what is below it) is listed so the endpoint never refuses it.
-        domain_arns = (
+        domain_arns: pulumi.Input[list[str]] = (
             execute_api_arn(domain).apply(lambda arn: [arn, f"{arn}/*"])
             if domain is not None
             else []

@@ -193,7 +193,7 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             {
                 "domain": {
                     "names": ["www.example.com"],
-                    "certificateArn": CERT.format(region="us-east-1"),
+                    "certificateArn": certificate_arn("us-east-1"),
                 }
             },
             {},

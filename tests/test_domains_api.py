@@ -8,30 +8,37 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from components.api_policy import domain_policy
 from components.config import parse_config
 from components.quotas import api_policy_length
 from tests.exposure_eval import GraphExposure
+from tests.graph import DEPLOYMENT, REST_API, STAGE, VPC
+from tests.graph import REST_API_POLICY as POLICY
+from tests.graph import VPC_ENDPOINT as ENDPOINT
+from tests.graph import VPC_ENDPOINT_POLICY as ENDPOINT_POLICY
 from tests.policy_eval import Request, gateway_allows
+from tests.samples import certificate_arn
 from tools.synth import Synth
 
 ZONE = "Z0123456789ABCDEFGHIJ"  # public example.com in the mocks' documentation zones
 PRIVATE_ZONE = "Z0987654321ABCDEFGHIJ"  # private internal.example.com
-CERT = "arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+CERT = certificate_arn("eu-west-1")  # the stack region of the tests
 ENDPOINTS = ["vpce-0123456789abcdef0", "vpce-0fedcba9876543210"]
-REST_API = "aws:apigateway/restApi:RestApi"
-POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
-DEPLOYMENT = "aws:apigateway/deployment:Deployment"
-STAGE = "aws:apigateway/stage:Stage"
 DOMAIN = "aws:apigateway/domainName:DomainName"
 MAPPING = "aws:apigateway/basePathMapping:BasePathMapping"
 ASSOCIATION = "aws:apigateway/domainNameAccessAssociation:DomainNameAccessAssociation"
 CERTIFICATE = "aws:acm/certificate:Certificate"
 VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 RECORD = "aws:route53/record:Record"
-ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
 GET_ENDPOINT = "aws:ec2/getVpcEndpoint:getVpcEndpoint"
+
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def api_with(**options: Any) -> dict[str, Any]:
@@ -222,7 +229,7 @@ def test_private_endpoint_policy_also_lets_the_domain_through(synth) -> None:
 def test_existing_endpoints_replace_the_stacks_own(synth) -> None:
     result = synth(api_with(endpointType="PRIVATE", vpcEndpointIds=ENDPOINTS))
     assert not result.of_type(ENDPOINT) and not result.of_type(ENDPOINT_POLICY)
-    assert not result.of_type("aws:ec2/vpc:Vpc")  # the API needs no network of its own
+    assert not result.of_type(VPC)  # the API needs no network of its own
     assert result.one(REST_API).inputs["endpointConfiguration"] == {
         "types": "PRIVATE",
         "vpcEndpointIds": ENDPOINTS,

@@ -6,16 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from tests.graph import DISTRIBUTION
+from tests.samples import certificate_arn
 from tools.synth import Synth
 
 ZONE = "Z0123456789ABCDEFGHIJ"  # example.com in the mocks' documentation zones
-CERT_US = "arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
-DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+CERT_US = certificate_arn("us-east-1")
 CERTIFICATE = "aws:acm/certificate:Certificate"
 VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 RECORD = "aws:route53/record:Record"
 GET_ZONE = "aws:route53/getZone:getZone"
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"  # the hosted zone of every CloudFront distribution
+
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def edge_with(**domain: Any) -> dict[str, Any]:
