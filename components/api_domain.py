@@ -19,7 +19,10 @@ base path mapping and DNS records after the stage they point at.
   admitted VPC endpoints), a domain name access association per endpoint (without one an
   endpoint cannot reach the domain), the mapping with the domain's id, and an alias record in a
   private hosted zone to the first endpoint's DNS name ("Custom domain names for private APIs",
-  https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-custom-domains.html).
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-custom-domains.html;
+  Route 53: "You create a Route 53 alias record that routes traffic to your private API endpoint
+  using an interface VPC endpoint for API Gateway in a private hosted zone",
+  https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-to-api-gateway.html).
 """
 
 from __future__ import annotations
