@@ -17,11 +17,15 @@ from components.config import load_config
 from components.exposure import exposure_model, exposure_output
 from components.function import ExposedFunction, ExposedFunctions, ExposedFunctionsArgs
 from components.network import Network, NetworkArgs
+from components.preflight import preflight
 from components.region import Region
 
 # Stops here, before any resource, on a bad value or an entry that widens another's restriction.
 config = load_config()
 exposure = exposure_model(config)
+# Still before any resource: what only the account knows (a domain's hosted zone, the endpoints
+# of vpcEndpointIds) is looked up and checked.
+preflight(config)
 outputs: dict[str, object] = {}
 
 network = None
@@ -90,6 +94,8 @@ if config.ip_restricted_api.enabled:
     outputs["apiUrl"] = api.url
     if api.web_acl_arn is not None:
         outputs["apiWebAclArn"] = api.web_acl_arn
+    if api.domain_url:
+        outputs["apiDomainUrl"] = api.domain_url
 
 if config.edge.enabled:
     from components.edge import EdgeProtectedUrl, EdgeProtectedUrlArgs
@@ -101,6 +107,8 @@ if config.edge.enabled:
     outputs["functionUrls"] = edge.function_urls
     if edge.web_acl is not None:
         outputs["edgeWebAclArn"] = edge.web_acl.arn
+    if config.edge.domain.enabled:
+        outputs["edgeDomainUrls"] = edge.domain_urls
 
 if config.private_endpoint.enabled:
     from components.private_endpoint import PrivateLambdaEndpoint, PrivateLambdaEndpointArgs

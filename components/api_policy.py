@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from components.config import ApiRoute, IpRestrictedApiConfig
 
 ACTION = "execute-api:Invoke"
+# One endpoint id (the stack's own) or several (ipRestrictedApi.vpcEndpointIds).
+VpcEndpoints = str | Sequence[str] | None
 # Present only when API Gateway authenticated the caller (AWS_IAM methods): "API Gateway resource
 # policies: AWS condition keys", aws:PrincipalArn needs AuthN, authorization type IAM.
 UNAUTHENTICATED = {"Null": {"aws:PrincipalArn": "true"}}
@@ -95,11 +97,15 @@ def _statement(
 
 
 def build_policy(
-    api_arn: str, config: IpRestrictedApiConfig, vpc_endpoint_id: str | None = None
+    api_arn: str, config: IpRestrictedApiConfig, vpc_endpoint_id: VpcEndpoints = None
 ) -> dict[str, Any]:
-    """The resource policy document for the API whose execution ARN is ``api_arn``."""
+    """The resource policy document for the API whose execution ARN is ``api_arn``.
+
+    ``vpc_endpoint_id``: the stack's endpoint, or the ``vpcEndpointIds`` it admits instead.
+    """
     if config.private and not vpc_endpoint_id:
         raise ValueError("a PRIVATE API's policy needs the VPC endpoint id")
+    vpc_endpoint_id = _one_or_list(vpc_endpoint_id)
     everything = [f"{api_arn}/*"]
     ip_key = source_ip_key(config.private)
     allow_condition: dict[str, Any] = {}
@@ -153,7 +159,7 @@ def build_policy(
 
 
 def policy_json(
-    api_arn: str, config: IpRestrictedApiConfig, vpc_endpoint_id: str | None = None
+    api_arn: str, config: IpRestrictedApiConfig, vpc_endpoint_id: VpcEndpoints = None
 ) -> str:
     """The policy as the JSON string registered on the API (stable key order, for the hash).
 
@@ -168,3 +174,43 @@ def policy_json(
 def digest(text: str) -> str:
     """Short content hash used in the deployment triggers."""
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _one_or_list(endpoints: VpcEndpoints) -> str | list[str] | None:
+    """A single id stays a string: the policy of a stack with its own endpoint is unchanged."""
+    if endpoints is None or isinstance(endpoints, str):
+        return endpoints
+    ids = list(endpoints)
+    return ids[0] if len(ids) == 1 else ids
+
+
+def domain_policy(vpc_endpoint_ids: VpcEndpoints) -> dict[str, Any]:
+    """The ``execute-api`` policy of a PRIVATE custom domain name: invoked through these VPC
+    endpoints only (the API's own policy is evaluated as well).
+
+    ``execute-api:/*`` is API Gateway's shorthand for "this domain name": its ARN carries the
+    domain name id, which exists only once the domain does, and the policy is an input of the
+    domain itself ("Tutorial: Create and invoke a custom domain name for private APIs",
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-custom-domains-tutorial.html).
+    """
+    endpoints = _one_or_list(vpc_endpoint_ids)
+    if not endpoints:
+        raise ValueError("a PRIVATE domain's policy needs the VPC endpoint ids")
+    resource = ["execute-api:/*"]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _statement(
+                "AllowInvokeThroughVpcEndpoint",
+                "Allow",
+                resource,
+                {"StringEquals": {"aws:SourceVpce": endpoints}},
+            ),
+            _statement(
+                "DenyOutsideVpcEndpoint",
+                "Deny",
+                resource,
+                {"StringNotEquals": {"aws:SourceVpce": endpoints}},
+            ),
+        ],
+    }

@@ -11,9 +11,10 @@ direct call answers 403; CloudFront is the only caller able to sign. It signs in
   the body (``include_body``) and signs it, so clients send plain requests.
 
 Then: one cache behavior pair (``/p`` and ``/p/*``) per function path, the function at ``/`` as
-the default behavior unless ``staticSite`` puts a private S3 bucket there, and optionally a WAF
+the default behavior unless ``staticSite`` puts a private S3 bucket there, optionally a WAF
 web ACL (``allowedCidrs``, ``managedRules``: ``components/waf.py``) that admits only listed
-sources, rate-limits them and applies AWS managed rule groups.
+sources, rate-limits them and applies AWS managed rule groups, and optionally a custom domain
+(``domain``: aliases, their us-east-1 certificate, Route 53 alias records).
 
 ``origin: vpc`` replaces the function URLs with one CloudFront VPC origin in front of an internal
 ALB that invokes the functions (``components/edge_vpc_origin.py``, which also says why the ALB
@@ -22,8 +23,8 @@ chooses between the site and the ALB, and the ALB routes the function paths: wit
 one default behavior carries every path.
 
 Built from the origins outwards: function URLs (or the ALB and its VPC origin) → who signs (OAC
-or the signer) → static site → web ACL → distribution → the functions' permissions for it → the
-site bucket's policy for it.
+or the signer) → static site → web ACL → certificate → distribution → the functions'
+permissions for it → the site bucket's policy for it → the domain's DNS records.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ from urllib.parse import urlparse
 import pulumi
 import pulumi_aws as aws
 
+from components.certificates import (
+    AliasSpec,
+    CertificateSpec,
+    alias_records,
+    dns_validated_certificate,
+    viewer_certificate,
+)
 from components.component import Component
 from components.config import EdgeConfig
 from components.edge_signer_function import EDGE_REGION, EdgeSignerFunction, EdgeSignerFunctionArgs
@@ -60,6 +68,8 @@ ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 CACHED_METHODS = ["GET", "HEAD"]
 SITE_ORIGIN_ID = "static-site"
+# The distribution answers IPv6 viewers; the domain's AAAA records follow this one switch.
+IPV6_ENABLED = True
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,8 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
     web_acl: aws.wafv2.WebAcl | None
     signer: EdgeSignerFunction | None
     vpc_origin: VpcOriginAlb | None
+    domain_urls: list[str]
+    _certificate_arn: pulumi.Input[str] | None
 
     def _build(self) -> pulumi.Inputs:
         name, args = self._name, self._args
@@ -162,6 +174,9 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
         # edge before any signing happens.
         self.web_acl = self._web_acl(config) if config.web_acl else None
 
+        # 4b. The custom domain's certificate: given, or requested and validated by DNS.
+        self._certificate_arn = self._certificate()
+
         # 5. The distribution.
         if self.vpc_origin is not None:
             origins = [self.vpc_origin.origin]
@@ -188,11 +203,15 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
         if site is not None:
             site.allow_reads_from(self.distribution, name=f"{name}-site-policy", parent=self)
 
+        # 8. The custom domain's names point at the distribution.
+        self.domain_urls = self._domain_records()
+
         self.url = self.distribution.domain_name.apply(lambda d: f"https://{d}/")
         outputs: dict[str, pulumi.Input[object]] = {
             "edgeUrl": self.url,
             "functionUrls": self.function_urls,
             "distributionId": self.distribution.id,
+            **({"edgeDomainUrls": self.domain_urls} if config.domain.enabled else {}),
         }
         if self.vpc_origin is not None:
             outputs["vpcOriginId"] = self.vpc_origin.vpc_origin.id
@@ -262,11 +281,16 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
             ordered_cache_behaviors=ordered,
             default_root_object="index.html" if site is not None else None,
             http_version="http2and3",
-            is_ipv6_enabled=True,
+            is_ipv6_enabled=IPV6_ENABLED,
             price_class=config.price_class,
             web_acl_id=self.web_acl.arn if self.web_acl is not None else None,
             restrictions={"geo_restriction": {"restriction_type": "none"}},
-            viewer_certificate={"cloudfront_default_certificate": True},
+            aliases=list(config.domain.names) or None,
+            viewer_certificate=(
+                viewer_certificate(self._certificate_arn)
+                if self._certificate_arn is not None
+                else {"cloudfront_default_certificate": True}
+            ),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The signer must be able to invoke and log from the first request it signs.
@@ -278,6 +302,45 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
         if self.vpc_origin is not None:
             return "VPC origin (internal ALB)"
         return f"function URLs ({self._args.config.signing})"
+
+    # -- custom domain ---------------------------------------------------------------------------
+
+    def _certificate(self) -> pulumi.Input[str] | None:
+        """The aliases' certificate ARN (None: no domain). CloudFront takes certificates of
+        us-east-1 only, so a requested one is made there whatever the stack's region."""
+        domain = self._args.config.domain
+        if not domain.enabled:
+            return None
+        if domain.certificate_arn:
+            return domain.certificate_arn
+        return dns_validated_certificate(
+            CertificateSpec(
+                self._name, domain.names, domain.hosted_zone_id, EDGE_REGION, parent=self
+            )
+        )
+
+    def _domain_records(self) -> list[str]:
+        """Alias records of every name to the distribution (with a zone); the domain URLs.
+
+        An alternate domain name can be on one distribution only, in any account: a name still
+        on another distribution makes CloudFront refuse this one (CNAMEAlreadyExists) until it
+        is moved (README, edge caveats).
+        """
+        domain = self._args.config.domain
+        if domain.hosted_zone_id:
+            alias_records(
+                AliasSpec(
+                    f"{self._name}-alias",
+                    domain.names,
+                    domain.hosted_zone_id,
+                    target_name=self.distribution.domain_name,
+                    # Z2FDTNDATAQYW2, CloudFront's zone for every distribution.
+                    target_zone_id=self.distribution.hosted_zone_id,
+                    ipv6=IPV6_ENABLED,
+                    parent=self,
+                )
+            )
+        return domain.urls()
 
     # -- origins and behaviors -----------------------------------------------------------------
 

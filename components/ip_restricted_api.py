@@ -4,9 +4,10 @@ Seed 001: only 217.128.123.174 may ``GET /index.html``; ``Deny`` for block lists
 conditions mixed per endpoint; a changed policy only takes effect after a deployment. Seed 003/004:
 the same API reachable only through an ``execute-api`` interface endpoint (PRIVATE).
 
-Reads like the request path: [VPC endpoint →] REST API (+ resource policy) → resources/methods →
-Lambda proxy integrations → permissions → deployment (re-made whenever the policy or the routes
-change) → stage (access logs, throttling) [→ web ACL → association with the stage].
+Reads like the request path: [VPC endpoint →] REST API (+ resource policy) [→ custom domain] →
+resources/methods → Lambda proxy integrations → permissions → deployment (re-made whenever the
+policy or the routes change) → stage (access logs, throttling) [→ web ACL → association with the
+stage] [→ base path mapping, DNS record; ``components/api_domain.py``].
 
 ``ipRestrictedApi.waf`` puts a REGIONAL AWS WAF web ACL on the stage (``components/waf.py``: a
 per-IP rate limit, then AWS managed rule groups). API Gateway runs it before the resource policy,
@@ -18,11 +19,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
 
+from components.api_domain import (
+    ApiDomainSpec,
+    api_domain_name,
+    domain_spec,
+    endpoint_dns,
+    execute_api_arn,
+    map_api_domain,
+)
 from components.api_policy import digest, policy_json, route_methods
 from components.component import Component
 from components.config import (
@@ -168,10 +177,12 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
     execution_arn: pulumi.Output[str]
     policy: pulumi.Output[str]
     vpc_endpoint_id: pulumi.Output[str] | None
+    domain_url: str | None
 
     def _build(self) -> pulumi.Inputs:
         config = self._args.config
-        endpoint = self._vpc_endpoint() if config.private else None
+        # vpcEndpointIds: the API is reached through endpoints that exist already.
+        endpoint = self._vpc_endpoint() if config.private and not config.vpc_endpoint_ids else None
         self.vpc_endpoint_id = endpoint.id if endpoint is not None else None
         api = self._rest_api(endpoint)
         self.rest_api_id = api.id
@@ -179,9 +190,9 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
 
         # A separate RestApiPolicy, because the policy names the API's own ARN (known only once
         # the API exists); see components/api_policy.py for the statements.
-        self.policy = pulumi.Output.all(
-            api.execution_arn, endpoint.id if endpoint is not None else None
-        ).apply(lambda parts: policy_json(parts[0], config, parts[1]))
+        self.policy = pulumi.Output.all(api.execution_arn, self._admitted_list(endpoint)).apply(
+            lambda parts: policy_json(parts[0], config, parts[1])
+        )
         policy = aws.apigateway.RestApiPolicy(
             f"{self._name}-policy",
             rest_api_id=api.id,
@@ -189,8 +200,9 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
             region=None,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        domain = api_domain_name(self._domain_spec(endpoint)) if config.domain.enabled else None
         if endpoint is not None:
-            self._endpoint_policy(endpoint, api)
+            self._endpoint_policy(endpoint, api, domain)
 
         methods = plan_methods(self._args.functions, config)
         children = self._methods(api, methods)
@@ -199,11 +211,17 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
         stage = self._stage(api, deployment)
         self._web_acl(stage)
         self.url = stage.invoke_url
+        self.domain_url = None
+        if domain is not None:
+            spec = self._domain_spec(endpoint)
+            map_api_domain(spec, domain, api, stage, endpoint_dns(spec, endpoint))
+            self.domain_url = config.domain.url()
         return {
             "apiUrl": self.url,
             "restApiId": api.id,
             "policy": self.policy,
             "vpcEndpointId": self.vpc_endpoint_id,
+            **({"apiDomainUrl": self.domain_url} if self.domain_url else {}),
         }
 
     # -- PRIVATE: the interface endpoint callers come through ----------------------------------
@@ -231,34 +249,47 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
 
     def _rest_api(self, endpoint: aws.ec2.VpcEndpoint | None) -> aws.apigateway.RestApi:
         config = self._args.config
-        uses_ipv6 = any(
-            ":" in cidr
-            for cidr in [*config.allow, *config.deny]
-            + [c for r in config.routes for c in (*r.allow, *r.deny)]
-        )
+        uses_ipv6 = self._uses_ipv6()
         return aws.apigateway.RestApi(
             self._name,
             description=f"lambda-exposure {self._name}: {config.endpoint_type} API, IP-restricted",
             endpoint_configuration={
                 "types": config.endpoint_type,
-                "vpc_endpoint_ids": [endpoint.id] if endpoint is not None else None,
+                "vpc_endpoint_ids": self._admitted_list(endpoint),
                 # An IPv6 CIDR in a list can only ever match if IPv6 clients can connect; a
                 # private API is always dual-stack on AWS's side, so it is left to AWS there.
                 "ip_address_type": (
                     None if config.private else ("dualstack" if uses_ipv6 else "ipv4")
                 ),
             },
+            # Only sent when on: the default endpoint then answers 403 on every stage
+            # ("Disable the default endpoint for REST APIs",
+            # https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-disable-default-endpoint.html).
+            disable_execute_api_endpoint=True if config.domain.disable_default_endpoint else None,
             region=None,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _endpoint_policy(self, endpoint: aws.ec2.VpcEndpoint, api: aws.apigateway.RestApi) -> None:
+    def _endpoint_policy(
+        self,
+        endpoint: aws.ec2.VpcEndpoint,
+        api: aws.apigateway.RestApi,
+        domain: aws.apigateway.DomainName | None = None,
+    ) -> None:
         """Defense in depth: this endpoint carries invocations of this API and nothing else."""
+        # A PRIVATE domain is invoked through this endpoint too. Whether API Gateway checks the
+        # endpoint policy against the domain's ARN as well as the API's is not documented; the
+        # domain (and what is below it) is listed so the endpoint never refuses it.
+        domain_arns: pulumi.Input[list[str]] = (
+            execute_api_arn(domain).apply(lambda arn: [arn, f"{arn}/*"])
+            if domain is not None
+            else []
+        )
         aws.ec2.VpcEndpointPolicy(
             f"{self._name}-endpoint-policy",
             vpc_endpoint_id=endpoint.id,
-            policy=api.execution_arn.apply(
-                lambda arn: json.dumps(
+            policy=pulumi.Output.all(api.execution_arn, domain_arns).apply(
+                lambda parts: json.dumps(
                     {
                         "Version": "2012-10-17",
                         "Statement": [
@@ -267,7 +298,9 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
                                 "Effect": "Allow",
                                 "Principal": "*",
                                 "Action": "execute-api:Invoke",
-                                "Resource": f"{arn}/*",
+                                "Resource": (
+                                    [f"{parts[0]}/*", *parts[1]] if parts[1] else f"{parts[0]}/*"
+                                ),
                             }
                         ],
                     }
@@ -373,7 +406,16 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
             # API Gateway serves a snapshot taken at deployment time: a new policy or route is
             # live only after a new deployment (seed 001's console pitfall). Hashing both here
             # makes every such change replace the deployment on the next `pulumi up`.
-            triggers={"policy": self.policy.apply(digest), "routes": routes_digest},
+            triggers={
+                "policy": self.policy.apply(digest),
+                "routes": routes_digest,
+                # Turning the default endpoint off (or on) takes effect with a deployment.
+                **(
+                    {"defaultEndpoint": "disabled"}
+                    if config.domain.disable_default_endpoint
+                    else {}
+                ),
+            },
             region=None,
             # A PRIVATE API without a policy cannot be deployed at all, and a deployment made
             # before the methods exist would snapshot an empty API.
@@ -489,4 +531,29 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
             cloudwatch_role_arn=role.arn,
             region=None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
+        )
+
+    # -- custom domain and vpcEndpointIds (components/api_domain.py) --------------------------
+
+    def _admitted_list(self, endpoint: aws.ec2.VpcEndpoint | None) -> list[Any] | None:
+        """The VPC endpoints the API admits: the stack's own, or ``vpcEndpointIds``."""
+        if endpoint is not None:
+            return [endpoint.id]
+        return list(self._args.config.vpc_endpoint_ids) or None
+
+    def _domain_spec(self, endpoint: aws.ec2.VpcEndpoint | None) -> ApiDomainSpec:
+        return domain_spec(
+            self._name,
+            self._args.config,
+            endpoint.id if endpoint is not None else None,
+            dualstack=self._uses_ipv6(),
+            parent=self,
+        )
+
+    def _uses_ipv6(self) -> bool:
+        config = self._args.config
+        return any(
+            ":" in cidr
+            for cidr in [*config.allow, *config.deny]
+            + [c for r in config.routes for c in (*r.allow, *r.deny)]
         )

@@ -194,7 +194,8 @@ def api_policy_length(config: StackConfig) -> int:
     """Characters of the resource policy the API would get, exactly as it is sent."""
     api = config.ip_restricted_api
     endpoint = PLACEHOLDER_VPC_ENDPOINT_ID if api.private else None
-    return len(policy_json(placeholder_execution_arn(config.region), api, endpoint))
+    endpoints = api.vpc_endpoint_ids or endpoint  # the ids the policy will list
+    return len(policy_json(placeholder_execution_arn(config.region), api, endpoints))
 
 
 def usages(config: StackConfig) -> Iterator[Usage]:

@@ -97,6 +97,25 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+def _expand_shorthand(policy: dict[str, Any], arn: str) -> dict[str, Any]:
+    """A policy with API Gateway's ``execute-api:/...`` resources written out against ``arn``."""
+
+    def full(resource: str) -> str:
+        return (
+            arn + resource.removeprefix("execute-api:")
+            if resource.startswith("execute-api:/")
+            else resource
+        )
+
+    return {
+        **policy,
+        "Statement": [
+            {**s, "Resource": [full(r) for r in _as_list(s["Resource"])]}
+            for s in policy["Statement"]
+        ],
+    }
+
+
 @functools.lru_cache(maxsize=4096)
 def _pattern(pattern: str) -> re.Pattern[str]:
     """ALB / CloudFront / IAM wildcards: '*' any run of characters, '?' exactly one."""
@@ -414,6 +433,9 @@ class GraphExposure:
             "arn": api.outputs["executionArn"],
             "stage": stage.inputs["stageName"],
             "stageArn": stage.outputs["arn"],
+            "invoke_url": stage.outputs.get("invokeUrl"),
+            "default_disabled": api.inputs.get("disableExecuteApiEndpoint") is True,
+            "domains": self._api_domains(api_id, stage.inputs["stageName"]),
             "children": children,
             "methods": methods,
             "integrations": integrations,
@@ -438,10 +460,80 @@ class GraphExposure:
                 return None
         return node
 
+    def _api_domains(self, api_id: str, stage: str) -> list[dict[str, Any]]:
+        """The custom domains whose base path mapping serves this API's stage."""
+        domains = []
+        for mapping in self._all("aws:apigateway/basePathMapping:BasePathMapping"):
+            m = mapping.inputs
+            if m.get("restApi") != api_id or m.get("stageName") != stage:
+                continue
+            for domain in self._all("aws:apigateway/domainName:DomainName"):
+                if domain.inputs.get("domainName") != m.get("domainName"):
+                    continue
+                if m.get("domainNameId") and domain.outputs.get("domainNameId") != m.get(
+                    "domainNameId"
+                ):
+                    continue
+                arn = str(domain.outputs.get("arn"))
+                # The domain as execute-api policies name it; "execute-api:/" in its own
+                # policy stands for it (as it stands for the API in an API's policy).
+                exec_arn = arn.replace(":apigateway:", ":execute-api:", 1)
+                policy = domain.inputs.get("policy")
+                config = domain.inputs.get("endpointConfiguration") or {}
+                domains.append(
+                    {
+                        "url": f"https://{m['domainName']}"
+                        + (f"/{m['basePath']}" if m.get("basePath") else ""),
+                        "private": config.get("types") == "PRIVATE",
+                        "ipv6": config.get("ipAddressType") == "dualstack",
+                        "arn": exec_arn,
+                        "policy": _expand_shorthand(_policy(policy), exec_arn) if policy else None,
+                        "associations": [
+                            a.inputs["accessAssociationSource"]
+                            for a in self._all(
+                                "aws:apigateway/domainNameAccessAssociation:"
+                                "DomainNameAccessAssociation"
+                            )
+                            if a.inputs.get("domainNameArn") == arn
+                            and a.inputs.get("accessAssociationSourceType") == "VPCE"
+                        ],
+                    }
+                )
+        return domains
+
+    def entry_urls(self, entry: str) -> set[str]:
+        """Every URL that reaches ``entry``: a distribution's name and its (non-wildcard)
+        aliases; the API's execute-api URL unless disabled, and each domain mapped to it."""
+        urls: set[str] = set()
+        if entry == "edge":
+            for cdn in self._all(DISTRIBUTION):
+                aliases = cdn.inputs.get("aliases") or []
+                urls |= {f"https://{a}/" for a in aliases if not a.startswith("*.")}
+                urls.add(f"https://{cdn.outputs['domainName']}/")
+        elif entry == "ipRestrictedApi" and self._api is not None:
+            urls = {d["url"] for d in self._api["domains"]}
+            if not self._api["default_disabled"]:
+                urls.add(self._api["invoke_url"])
+        return urls
+
     def api(self, function: str, path: str, method: str, address: str) -> bool:
+        """Through any URL of the API: the execute-api endpoint (unless disabled), or a
+        custom domain mapped to its stage."""
         api = self._api
         if api is None:
             return False
+        ways: list[int | None] = [] if api["default_disabled"] else [None]
+        ways += list(range(len(api["domains"])))
+        return any(self._api_via(function, path, method, address, way) for way in ways)
+
+    def _api_via(
+        self, function: str, path: str, method: str, address: str, way: int | None
+    ) -> bool:
+        api = self._api
+        assert api is not None
+        domain = None if way is None else api["domains"][way]
+        if domain is not None and domain["private"] != api["private"]:
+            return False  # API Gateway maps REGIONAL domains to REGIONAL APIs only, and so on
         resource = self._api_resource(path)
         if resource is None:
             return False
@@ -465,28 +557,50 @@ class GraphExposure:
         if not self._waf_allows(self._regional_acl(api["stageArn"]), address):
             return False
         if not api["private"]:
-            if ipaddress.ip_address(address).version == 6 and not api["ipv6"]:
+            ipv6 = api["ipv6"] if domain is None else domain["ipv6"]
+            if ipaddress.ip_address(address).version == 6 and not ipv6:
                 return False
             return gateway_allows(api["policy"], Request(resource=arn, source_ip=address))
-        for endpoint_id in api["endpoints"]:
-            endpoints = self._by_output(VPC_ENDPOINT, "id", endpoint_id)
-            if not any(
-                self.sg_admits(g, 443, address)
-                for e in endpoints
-                for g in e.inputs.get("securityGroupIds") or []
-            ):
+        # A private domain is reached through the endpoints associated with it, and its own
+        # policy is evaluated as well as the API's.
+        endpoint_ids = api["endpoints"] if domain is None else domain["associations"]
+        for endpoint_id in endpoint_ids:
+            if not self._endpoint_admits(endpoint_id, address):
                 continue
             request = Request(resource=arn, vpc_source_ip=address, source_vpce=endpoint_id)
+            requests = [request]
+            if domain is not None:
+                to_domain = Request(
+                    resource=f"{domain['arn']}/{path.lstrip('/')}",
+                    vpc_source_ip=address,
+                    source_vpce=endpoint_id,
+                )
+                if domain["policy"] is None or evaluate(domain["policy"], to_domain) != "ALLOW":
+                    continue
+                requests.append(to_domain)
             endpoint_policies = [
                 _policy(p.inputs["policy"])
                 for p in self._all(VPC_ENDPOINT_POLICY)
                 if p.inputs.get("vpcEndpointId") == endpoint_id
             ]
-            if any(evaluate(p, request) != "ALLOW" for p in endpoint_policies):
+            if any(evaluate(p, r) != "ALLOW" for p in endpoint_policies for r in requests):
                 continue
             if gateway_allows(api["policy"], request):
                 return True
         return False
+
+    def _endpoint_admits(self, endpoint_id: str, address: str) -> bool:
+        """Does this execute-api endpoint take a connection from ``address``? One of the stack's
+        by its security groups; an existing one (``vpcEndpointIds``, not in the graph) from any
+        address inside the VPC, the only callers a private API can have."""
+        endpoints = self._by_output(VPC_ENDPOINT, "id", endpoint_id)
+        if not endpoints:
+            return in_cidrs(address, self.vpc_cidrs())
+        return any(
+            self.sg_admits(g, 443, address)
+            for e in endpoints
+            for g in e.inputs.get("securityGroupIds") or []
+        )
 
     # -- edge -------------------------------------------------------------------------------------
 
@@ -915,6 +1029,7 @@ def disagreements(
             seen = graph.web_acls(entry)
             if not seen or any(acl != said for acl in seen):
                 problems.append(f"{function} via {entry}: web ACL model {said}, graph {seen}")
+    problems += url_disagreements(model, graph)
     for function, principal, scoped, served_by in graph.invoke_doors():
         if served_by is None or not scoped:
             problems.append(
@@ -923,5 +1038,24 @@ def disagreements(
         elif (function, served_by) not in doors:
             problems.append(
                 f"{function}: {principal} may invoke it, but the model has no {served_by}"
+            )
+    return problems
+
+
+def url_disagreements(model: Any, graph: GraphExposure) -> list[str]:
+    """Where the exposure table's URLs (the model's rows filled from the stack outputs) differ
+    from the URLs the graph serves the entry on (custom domains, default endpoints)."""
+    from components.exposure import exposure_output
+
+    problems = []
+    for row in exposure_output(model, graph.synth.outputs):
+        if row["entry"] not in ("edge", "ipRestrictedApi"):
+            continue
+        said = {str(u) for u in _as_list(row["url"]) if u}
+        seen = graph.entry_urls(row["entry"])
+        if said != seen:
+            problems.append(
+                f"{row['function']} via {row['entry']}: the table gives {sorted(said)}, the graph "
+                f"serves {sorted(seen)}"
             )
     return problems

@@ -86,6 +86,9 @@ ROUTES = [
     {"method": "ANY", "path": "/admin/*", "auth": "AWS_IAM"},
     {"method": "post", "path": "/hooks/*", "deny": ["203.0.113.0/24"]},
 ]
+ZONE, PRIVATE_ZONE = "Z0123456789ABCDEFGHIJ", "Z0987654321ABCDEFGHIJ"  # the mocks' zones
+PRIVATE_DOMAIN = {"name": "api.internal.example.com", **HTTPS}
+VPCE_IDS = ["vpce-0123456789abcdef0", "vpce-0fedcba9876543210"]
 CORS = {
     "allowOrigins": ["https://example.com"],
     "allowMethods": ["GET", "POST"],
@@ -161,6 +164,30 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ("existing-function", {}, WITH_EXISTING),
         ("waf", {"waf": WAF}, {}),
         ("private-waf", {"endpointType": "PRIVATE", "waf": WAF}, {}),
+        (
+            "domain-regional",
+            {
+                "allow": [CIDR, CIDR6],
+                "domain": {
+                    "name": "api.example.com",
+                    "hostedZoneId": ZONE,
+                    "basePath": "v2.1_~-",
+                    "disableDefaultEndpoint": True,
+                },
+            },
+            {},
+        ),
+        ("domain-given-cert", {"domain": {"name": "api.example.com", **HTTPS}}, {}),
+        (
+            "domain-private",
+            {"endpointType": "PRIVATE", "domain": {**PRIVATE_DOMAIN, "hostedZoneId": PRIVATE_ZONE}},
+            {},
+        ),
+        (
+            "vpc-endpoint-ids-domain",
+            {"endpointType": "PRIVATE", "vpcEndpointIds": VPCE_IDS, "domain": PRIVATE_DOMAIN},
+            {},
+        ),
     ],
     "edge": [
         ("oac", {}, {}),
@@ -186,6 +213,26 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ("vpc-origin-existing-vpc", {"origin": "vpc"}, {"network": EXISTING_VPC}),
         ("vpc-origin-existing-function", {"origin": "vpc"}, WITH_EXISTING),
         ("vpc-origin-with-static-ip", {"origin": "vpc"}, {"staticIp": {"enabled": True}}),
+        (
+            "domain-requested",
+            {
+                "domain": {
+                    "names": ["www.example.com", "*.example.com", "example.com"],
+                    "hostedZoneId": ZONE,
+                }
+            },
+            {},
+        ),
+        (
+            "domain-given-cert",
+            {
+                "domain": {
+                    "names": ["www.example.com"],
+                    "certificateArn": certificate_arn("us-east-1"),
+                }
+            },
+            {},
+        ),
     ],
     "privateEndpoint": [
         ("defaults", {}, {}),

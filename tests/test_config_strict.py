@@ -91,6 +91,14 @@ SAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "staticEgress.eipAllocationIds[0]": ("eipalloc-0123456789abcdef0", "eipalloc-12345678"),
     "staticIp.eipAllocationIds[0]": ("eipalloc-0123456789abcdef0",),
+    "edge.domain.names[0]": ("www.example.com", "*.example.com", "xn--bcher-kva.a-b.example"),
+    "edge.domain.certificateArn": (CERT_US,),
+    "edge.domain.hostedZoneId": ("Z0123456789ABCDEFGHIJ", "Z2FDTNDATAQYW2"),
+    "ipRestrictedApi.domain.name": ("api.example.com", "a.b"),
+    "ipRestrictedApi.domain.certificateArn": (CERT,),
+    "ipRestrictedApi.domain.hostedZoneId": ("Z0123456789ABCDEFGHIJ",),
+    "ipRestrictedApi.domain.basePath": ("v1", "v2.1_~-"),
+    "ipRestrictedApi.vpcEndpointIds[0]": ("vpce-0123456789abcdef0", "vpce-1a2b3c4d"),
 }
 
 # Other keys a sample needs to be valid where it is (the value is merged into these).
@@ -104,6 +112,15 @@ CONTEXT: dict[str, dict[str, Any]] = {
     # Managed rules are refused without the web ACL they go in.
     "staticIp.waf.managedRules[0]": {"staticIp": {"waf": {"enabled": True}}},
     "ipRestrictedApi.waf.managedRules[0]": {"ipRestrictedApi": {"waf": {"enabled": True}}},
+    "edge.domain.certificateArn": {"edge": {"domain": {"names": ["www.example.com"]}}},
+    "edge.domain.hostedZoneId": {"edge": {"domain": {"names": ["www.example.com"]}}},
+    "ipRestrictedApi.domain.name": {"ipRestrictedApi": {"domain": {"certificateArn": CERT}}},
+    "ipRestrictedApi.domain.certificateArn": {"ipRestrictedApi": {"domain": {"name": "a.b"}}},
+    "ipRestrictedApi.domain.hostedZoneId": {"ipRestrictedApi": {"domain": {"name": "a.b"}}},
+    "ipRestrictedApi.domain.basePath": {
+        "ipRestrictedApi": {"domain": {"name": "a.b", "certificateArn": CERT}}
+    },
+    "ipRestrictedApi.vpcEndpointIds[0]": {"ipRestrictedApi": {"endpointType": "PRIVATE"}},
 }
 
 

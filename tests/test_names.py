@@ -127,6 +127,16 @@ UNNAMED = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     "aws:wafv2/webAclAssociation:WebAclAssociation",
 }
+# Custom domains: no autoname; their names are DNS names from config, whose syntax and length
+# (labels of 63, 253 in all) components/config/domains.py checks.
+UNNAMED |= {
+    "aws:acm/certificate:Certificate",
+    "aws:acm/certificateValidation:CertificateValidation",
+    "aws:apigateway/basePathMapping:BasePathMapping",
+    "aws:apigateway/domainName:DomainName",
+    "aws:apigateway/domainNameAccessAssociation:DomainNameAccessAssociation",
+    "aws:route53/record:Record",
+}
 
 
 def _longest_function_name() -> str:

@@ -340,6 +340,59 @@ def _vpc_origin(state: dict, name: str, physical: str, region: str) -> str:
     return origin_id
 
 
+def _certificate(state: dict, name: str, physical: str, region: str) -> str:
+    # One validation record per name, the same for a wildcard and its base (as ACM does).
+    names = [state.get("domainName"), *(state.get("subjectAlternativeNames") or [])]
+    options = []
+    for domain in (str(n) for n in names if n):
+        base = domain.removeprefix("*.")
+        options.append(
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_{_short_hash(base, 'acm', length=32)}.{base}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": (
+                    f"_{_short_hash(base, 'val', length=32)}.acm-validations.aws."
+                ),
+            }
+        )
+    arn = f"arn:aws:acm:{region}:{ACCOUNT}:certificate/{_uuid(name)}"
+    state.update(arn=arn, domainValidationOptions=options, status="PENDING_VALIDATION")
+    return arn
+
+
+def _uuid(name: str) -> str:
+    h = _short_hash(name, "uuid", length=32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _record(state: dict, name: str, physical: str, region: str) -> str:
+    fqdn = str(state.get("name", physical)).rstrip(".")
+    state.update(fqdn=fqdn, name=state.get("name", physical))
+    return f"{state.get('zoneId')}_{fqdn}_{state.get('type')}"
+
+
+def _domain_name(state: dict, name: str, physical: str, region: str) -> str:
+    domain = str(state.get("domainName", physical))
+    config = state.get("endpointConfiguration") or {}
+    if config.get("types") == "PRIVATE":
+        # A private domain name is not unique in the region: its ARN and id carry an id.
+        domain_id = _short_hash(name, "dnid", length=10)
+        state.update(
+            domainNameId=domain_id,
+            arn=f"arn:aws:apigateway:{region}:{ACCOUNT}:/domainnames/{domain}+{domain_id}",
+        )
+        return f"{domain}/{domain_id}"
+    state.update(
+        arn=f"arn:aws:apigateway:{region}::/domainnames/{domain}",
+        regionalDomainName=(
+            f"d-{_short_hash(name, 'dn', length=10)}.execute-api.{region}.amazonaws.com"
+        ),
+        regionalZoneId=f"Z{_short_hash(region, 'apigw', length=13).upper()}",
+    )
+    return domain
+
+
 _RESOURCE_OUTPUTS: dict[str, Callable[[dict, str, str, str], str | None]] = {
     "aws:lambda/function:Function": _function,
     "aws:iam/role:Role": _role,
@@ -371,6 +424,9 @@ _RESOURCE_OUTPUTS: dict[str, Callable[[dict, str, str, str], str | None]] = {
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:ram/resourceShare:ResourceShare": _resource_share,
     "aws:cloudfront/vpcOrigin:VpcOrigin": _vpc_origin,
+    "aws:acm/certificate:Certificate": _certificate,
+    "aws:route53/record:Record": _record,
+    "aws:apigateway/domainName:DomainName": _domain_name,
 }
 
 
@@ -488,6 +544,46 @@ def _get_elastic_ip(args: dict, region: str) -> dict:
     }
 
 
+# Documentation hosted zones (RFC 2606 names) the examples and tests use; any other id is answered
+# as a public zone named example.com. Tests that need another answer pass call_overrides.
+HOSTED_ZONES = {
+    "Z0123456789ABCDEFGHIJ": ("example.com", False),
+    "Z0987654321ABCDEFGHIJ": ("internal.example.com", True),
+}
+
+
+def _get_zone(args: dict, region: str) -> dict:
+    zone_id = str(args.get("zoneId", ""))
+    name, private = HOSTED_ZONES.get(zone_id, ("example.com", False))
+    return {
+        "id": zone_id,
+        "zoneId": zone_id,
+        "name": name,
+        "privateZone": private,
+        "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+        "nameServers": [] if private else [f"ns-1.awsdns-01.{t}" for t in ("com", "net")],
+    }
+
+
+def _get_vpc_endpoint(args: dict, region: str) -> dict:
+    # An available execute-api interface endpoint of the region, whatever the id.
+    endpoint_id = str(args.get("id", "vpce-0existing"))
+    host = f"{endpoint_id}-{_short_hash(endpoint_id, length=8)}.execute-api.{region}"
+    return {
+        "id": endpoint_id,
+        "serviceName": f"com.amazonaws.{region}.execute-api",
+        "vpcEndpointType": "Interface",
+        "state": "available",
+        "vpcId": "vpc-0existing",
+        "dnsEntries": [
+            {
+                "dnsName": f"{host}.vpce.amazonaws.com",
+                "hostedZoneId": "ZVPCE" + _short_hash(region, "vpce", length=9).upper(),
+            }
+        ],
+    }
+
+
 _CALL_RESULTS: dict[str, Callable[[dict, str], dict]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getRegion:getRegion": _region,
@@ -500,6 +596,8 @@ _CALL_RESULTS: dict[str, Callable[[dict, str], dict]] = {
     "aws:cloudfront/getResponseHeadersPolicy:getResponseHeadersPolicy": _managed_policy,
     "aws:ec2/getManagedPrefixList:getManagedPrefixList": _managed_prefix_list,
     "aws:ec2/getElasticIp:getElasticIp": _get_elastic_ip,
+    "aws:route53/getZone:getZone": _get_zone,
+    "aws:ec2/getVpcEndpoint:getVpcEndpoint": _get_vpc_endpoint,
 }
 
 

@@ -17,6 +17,7 @@ the package itself: ``from components.config import StackConfig``.
 """
 
 from components.config.base import ENTRIES, HANDLERS_DIR, PROJECT, ConfigError, ConfigModel
+from components.config.domains import ApiDomainConfig, EdgeDomainConfig
 from components.config.edge import CorsConfig, EdgeConfig
 from components.config.functions import FunctionConfig
 from components.config.ip_range_sync import KNOWN_IP_RANGE_SERVICES, IpRangeSyncConfig
@@ -77,6 +78,7 @@ __all__ = [
     "PROJECT",
     "TOP_LEVEL_KEYS",
     "AcmArn",
+    "ApiDomainConfig",
     "ApiRoute",
     "Cidr",
     "Cidrs",
@@ -84,6 +86,7 @@ __all__ = [
     "ConfigModel",
     "CorsConfig",
     "EdgeConfig",
+    "EdgeDomainConfig",
     "FunctionArn",
     "FunctionConfig",
     "HasPath",

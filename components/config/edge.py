@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.config.base import ConfigError, ConfigModel, ascii_fullmatch
+from components.config.domains import EdgeDomainConfig
 from components.config.types import Cidr, check_unique, unique
 from components.config.waf import ManagedRules
 
@@ -185,6 +186,12 @@ class EdgeConfig(ConfigModel):
         description="What CloudFront sends requests to: `function-url` (an AWS_IAM function URL "
         "per function, signed per `signing`) or `vpc` (a CloudFront VPC origin to an internal "
         "ALB in the VPC's private subnets, which invokes the functions; no function URL)",
+    )
+
+    domain: EdgeDomainConfig = Field(
+        default_factory=EdgeDomainConfig,
+        description="Custom domain: the distribution's alternate names, their certificate "
+        "(us-east-1; given, or requested and validated by DNS) and their Route 53 zone",
     )
 
     @model_validator(mode="after")

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from components.config.base import ConfigError, ConfigModel, ascii_fullmatch, matching
-from components.config.types import Cidr, Cidrs, LogRetentionDays, check_unique
+from components.config.domains import ApiDomainConfig, VpcEndpointId
+from components.config.types import Cidr, Cidrs, LogRetentionDays, check_unique, unique
 from components.config.waf import WafConfig
 
 _ROUTE_PATH_RE = ascii_fullmatch(r"/([A-Za-z0-9._~*-]+(/[A-Za-z0-9._~*-]+)*)?")
@@ -182,3 +183,39 @@ class IpRestrictedApiConfig(ConfigModel):
         description="A REGIONAL web ACL on the stage, evaluated before the resource policy: a "
         "per-IP rate limit, then AWS managed rule groups. The source lists stay `allow`/`deny`",
     )
+    domain: ApiDomainConfig = Field(
+        default_factory=ApiDomainConfig,
+        description="Custom domain name of the API (REGIONAL or PRIVATE, like the API): "
+        "certificate, base path mapping to the stage, Route 53 alias record",
+    )
+    vpc_endpoint_ids: Annotated[list[VpcEndpointId], unique("VPC endpoint id")] = Field(
+        default_factory=list,
+        alias="vpcEndpointIds",
+        description="PRIVATE: existing execute-api interface endpoints to admit instead of "
+        "creating one (the stack then needs no network for the API)",
+    )
+
+    @model_validator(mode="after")
+    def _domain_fits_endpoint_type(self) -> IpRestrictedApiConfig:
+        if self.vpc_endpoint_ids and not self.private:
+            raise ConfigError(
+                "vpcEndpointIds: only a PRIVATE API is reached through VPC endpoints; set "
+                "endpointType: PRIVATE, or remove vpcEndpointIds"
+            )
+        domain = self.domain
+        if not domain.enabled or not self.private:
+            return self
+        if not domain.certificate_arn:
+            # ACM validates by public DNS, and a PRIVATE domain's zone is private.
+            raise ConfigError(
+                "domain.certificateArn: a PRIVATE domain needs a certificate given by ARN (of "
+                "the stack region, covering domain.name): its hosted zone is private, where "
+                "ACM cannot validate one by DNS"
+            )
+        if domain.disable_default_endpoint:
+            raise ConfigError(
+                "domain.disableDefaultEndpoint: REGIONAL only; a PRIVATE API's default endpoint "
+                "is reachable only through the same VPC endpoints as its domain, so turning it "
+                "off closes no door"
+            )
+        return self

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from components.config.base import ENTRIES, ConfigError, ConfigModel
+from components.config.domains import certificate_region
 from components.config.edge import VPC_ORIGIN_REGIONS, EdgeConfig
 from components.config.functions import FunctionConfig, default_functions
 from components.config.ip_range_sync import IpRangeSyncConfig
@@ -128,7 +129,8 @@ class StackConfig(ConfigModel):
                 (
                     "ipRestrictedApi",
                     self.ip_restricted_api.enabled
-                    and self.ip_restricted_api.endpoint_type == "PRIVATE",
+                    and self.ip_restricted_api.endpoint_type == "PRIVATE"
+                    and not self.ip_restricted_api.vpc_endpoint_ids,
                 ),
             )
             if on
@@ -422,7 +424,9 @@ class StackConfig(ConfigModel):
         needs = []
         if self.static_ip.enabled:
             needs.append("staticIp")
-        if self.ip_restricted_api.enabled and self.ip_restricted_api.endpoint_type == "PRIVATE":
+        api = self.ip_restricted_api
+        # With vpcEndpointIds the API is reached through endpoints that exist already.
+        if api.enabled and api.endpoint_type == "PRIVATE" and not api.vpc_endpoint_ids:
             needs.append("ipRestrictedApi")
         if self.edge.enabled and self.edge.origin == "vpc":
             needs.append("edge")
@@ -437,6 +441,28 @@ class StackConfig(ConfigModel):
     @property
     def bundled_functions(self) -> list[FunctionConfig]:
         return [f for f in self.functions if f.bundled]
+
+    @model_validator(mode="after")
+    def _domains_fit(self) -> StackConfig:
+        """Custom domain rules that need the stack region or both patterns."""
+        api, edge = self.ip_restricted_api, self.edge
+        domain = api.domain
+        if api.enabled and domain.certificate_arn:
+            region = certificate_region(domain.certificate_arn)
+            if region != self.region:
+                # A REGIONAL custom domain takes an ACM certificate of the API's region, and so
+                # does a PRIVATE one: "Set up a Regional custom domain name in API Gateway" and
+                # "Custom domain names for private APIs", API Gateway developer guide.
+                raise ConfigError(
+                    f"ipRestrictedApi.domain.certificateArn: the API's domain in {self.region} "
+                    f"needs an ACM certificate of {self.region}; this one is in {region}"
+                )
+        if api.enabled and edge.enabled and domain.name in edge.domain.names:
+            raise ConfigError(
+                f"ipRestrictedApi.domain.name: {domain.name!r} is also one of edge.domain.names; "
+                "a DNS name points at the API's domain or at the distribution, not both"
+            )
+        return self
 
 
 # Top-level keys, in contract order: the key set Pulumi.yaml declares and the README documents.

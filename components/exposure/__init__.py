@@ -19,10 +19,11 @@ from the validated config alone (no Pulumi, no AWS), every *door* to every funct
 
 For each door: the sources (a small algebra over ``ipaddress`` networks: anyone, a CIDR set by
 family minus a deny set, optionally confined to the stack's VPC), the authentication (none,
-CloudFront-signed, IAM with its principals), the hops a request takes, the name of the stack
-output that holds its URL or IP, and the WAF web ACL in front of it, if any (``waf``: a per-IP
-rate limit and AWS managed rule groups, which block requests but never change the sources; an
-allow-list in an ACL, ``edge.allowedCidrs``, is part of the sources).
+CloudFront-signed, IAM with its principals), the hops a request takes, the names of the stack
+outputs that hold its URLs or IPs (a custom domain's first: ``entries.entry_url``), and the WAF
+web ACL in front of it, if any (``waf``: a per-IP rate limit and AWS managed rule groups, which
+block requests but never change the sources; an allow-list in an ACL, ``edge.allowedCidrs``, is
+part of the sources).
 
 **The consistency rule** (``consistency_error``). A *restriction* limits which network sources may
 reach a function path *anonymously* (without AWS credentials): ``staticIp.allowedCidrs``,

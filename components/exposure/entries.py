@@ -110,7 +110,7 @@ class Entries:
         """The API's sources and authorization for one request (path, verb)."""
         api = self.config.ip_restricted_api
         families = self.api_families()
-        reach = vpc_sources(self.config) if api.private else Sources(families)
+        reach = api_endpoint_sources(self.config) if api.private else Sources(families)
         limits: list[Limit] = []
         if api.allow:
             allowed = Sources(NetSet.of(api.allow))
@@ -204,6 +204,26 @@ URLS = {
     "edge": "edgeUrl",
     "privateEndpoint": "lambdaEndpointDns",
 }
+
+
+def entry_url(config: StackConfig, entry: str) -> str:
+    """The stack outputs holding the URLs that reach ``entry``, space-separated, custom domain
+    first: a distribution keeps answering on its ``*.cloudfront.net`` name, and the API on its
+    ``execute-api`` URL unless ``domain.disableDefaultEndpoint`` turns that off."""
+    if entry == "edge" and config.edge.domain.enabled:
+        return "edgeDomainUrls edgeUrl"
+    domain = config.ip_restricted_api.domain
+    if entry == "ipRestrictedApi" and domain.enabled:
+        return "apiDomainUrl" if domain.disable_default_endpoint else "apiDomainUrl apiUrl"
+    return URLS[entry]
+
+
+def api_endpoint_sources(config: StackConfig) -> Sources:
+    """Who reaches a PRIVATE API: callers inside the VPC of an endpoint it admits. The VPCs of
+    ``vpcEndpointIds`` are not in the config: any address, but only from inside."""
+    if config.ip_restricted_api.vpc_endpoint_ids:
+        return Sources(NetSet.anyone(ipv6=False), within_vpc=True)
+    return vpc_sources(config)
 
 
 def internal_alb(config: StackConfig) -> Sources | None:

@@ -15,10 +15,10 @@ from typing import Any
 from components.config import ENTRIES, FunctionConfig, StackConfig
 from components.exposure.consistency import find_conflicts, widening_message
 from components.exposure.entries import (
-    URLS,
     Entries,
     edge_auth,
     entry_hops,
+    entry_url,
     internal_alb,
     region_label,
     vpc_sources,
@@ -141,7 +141,7 @@ def _api_groups(
                 sources,
                 auth,
                 entry_hops(config, "ipRestrictedApi"),
-                URLS["ipRestrictedApi"],
+                entry_url(config, "ipRestrictedApi"),
             )
         )
     return doors
@@ -187,7 +187,7 @@ def _exposure_model(config: StackConfig) -> ExposureModel:
                         sources,
                         NONE if entry == "staticIp" else edge_auth(config),
                         entry_hops(config, entry),
-                        URLS[entry],
+                        entry_url(config, entry),
                     )
                 )
                 inside = internal_alb(config) if entry == "staticIp" else None
@@ -224,7 +224,7 @@ def _exposure_model(config: StackConfig) -> ExposureModel:
                             "the endpoint policy and the caller's IAM policy must both allow",
                         ),
                         entry_hops(config, entry),
-                        URLS[entry],
+                        entry_url(config, entry),
                     )
                 )
         if "edge" in served and config.edge.enabled and config.edge.origin == "function-url":
@@ -271,9 +271,21 @@ def exposure_output(model: ExposureModel, values: Mapping[str, Any]) -> list[dic
     stack outputs, Pulumi Outputs allowed: nothing here resolves them)."""
     rows: list[dict[str, Any]] = []
     for row in model.rows():
-        name, _, member = row["url"].partition(".")
-        value = values.get(name) if name else None  # the internal ALB has no stack output
-        if member and value is not None:
-            value = value.get(member) if isinstance(value, Mapping) else None
+        names = row["url"].split()
+        if len(names) <= 1:
+            value = _output_value(row["url"], values)
+        else:  # several outputs reach the door (a custom domain and the default URL): all
+            value = []
+            for name in names:
+                found = _output_value(name, values)
+                value.extend(found if isinstance(found, list) else [found] if found else [])
         rows.append({**row, "url": value})
     return rows
+
+
+def _output_value(placeholder: str, values: Mapping[str, Any]) -> Any:
+    name, _, member = placeholder.partition(".")
+    value = values.get(name) if name else None  # the internal ALB has no stack output
+    if member and value is not None:
+        value = value.get(member) if isinstance(value, Mapping) else None
+    return value
