@@ -21,6 +21,9 @@ entry at a client must never go stale because of a redeploy.
 same accelerator (one endpoint group per region, with its own traffic dial), using pulumi-aws 7's
 per-resource ``region``. The ALB → Lambda part is ``components/alb.py``'s.
 
+``staticIp.accessLogs``: every ALB writes its access logs to the log bucket of its own region,
+and the accelerator its flow logs to the stack region's (``components/logs.py``).
+
 Built in the order a request travels, as far as each piece can name the next:
   accelerator → listener → per region: [VPC, function copies →] ALB → endpoint group; or
   Elastic IPs → NLB security group → NLB → ALB → NLB-to-ALB egress → per port: target group →
@@ -51,7 +54,9 @@ from components.alb import (
 from components.alb import routed_functions as routed_functions
 from components.component import Component
 from components.config import FunctionConfig, NetworkConfig, RegionEndpoint, StaticIpConfig
+from components.config.access_logs import DeliveryKind
 from components.function import ExposedFunction, ExposedFunctions, ExposedFunctionsArgs
+from components.logs import LogBuckets, LogTarget
 from components.naming import physical_name
 from components.network import Network, NetworkArgs
 from components.region import Region
@@ -72,6 +77,8 @@ class StaticIpEntryArgs:
     # served functions (an ALB can only invoke functions of its own region).
     network_config: NetworkConfig
     function_configs: Sequence[FunctionConfig]
+    # With accessLogs: the stack's log buckets, one in each ALB's region.
+    log_buckets: LogBuckets | None = None
 
 
 def listener_ports(config: StaticIpConfig) -> list[int]:
@@ -160,14 +167,21 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
         config, name = self._args.config, self._name
         # Global: the provider sends every Global Accelerator call to us-west-2 itself, so none
         # of these three resources takes a region.
+        flow_logs = self._log_target(self._args.region, "accelerator")
         accelerator = aws.globalaccelerator.Accelerator(
             f"{name}-accelerator",
             enabled=True,
             ip_address_type=config.ip_address_type,
+            attributes=_flow_logs(flow_logs),
             tags=TAGS,
             # The two anycast IPs live and die with the accelerator: protect it so a destroy or a
             # replacement cannot hand the client a new pair.
-            opts=pulumi.ResourceOptions(parent=self, protect=config.protect_static_ips),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=config.protect_static_ips,
+                # Flow logs are refused unless the bucket policy lets them be written.
+                depends_on=list(flow_logs.ready) if flow_logs else [],
+            ),
         )
         listener = aws.globalaccelerator.Listener(
             f"{name}-listener",
@@ -252,9 +266,17 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
                 dual_stack=args.config.ip_address_type == "DUAL_STACK",
                 health_checks=health_checks,
                 tags=TAGS,
+                access_logs=self._log_target(region.name, "alb"),
             )
         )
         return alb, network
+
+    def _log_target(self, region: str, kind: DeliveryKind) -> LogTarget | None:
+        """Where ``kind`` logs go in ``region``; None without ``accessLogs``."""
+        logs = self._args.log_buckets
+        if not self._args.config.access_logs or logs is None:
+            return None
+        return logs.target(region, kind)
 
     # -- NLB with Elastic IPs → ALB -------------------------------------------------------------
 
@@ -288,6 +310,7 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
                 dual_stack=config.ip_address_type == "DUAL_STACK",
                 health_answer_path=NLB_HEALTH_PATH,
                 tags=TAGS,
+                access_logs=self._log_target(self._args.region, "alb"),
             )
         )
         self.albs = [alb]
@@ -393,3 +416,16 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
             region=None,
             opts=here,
         )
+
+
+def _flow_logs(
+    target: LogTarget | None,
+) -> aws.globalaccelerator.AcceleratorAttributesArgsDict | None:
+    """The accelerator's flow logs, to the stack region's log bucket (None: left off)."""
+    if target is None:
+        return None
+    return {
+        "flow_logs_enabled": True,
+        "flow_logs_s3_bucket": target.bucket,
+        "flow_logs_s3_prefix": target.prefix,
+    }

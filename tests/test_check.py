@@ -131,6 +131,14 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             },
             {},
         ),
+        ("access-logs", {"accessLogs": True, "accessLogRetentionDays": 30}, {}),
+        ("nlb-access-logs", {"entry": "nlb", "accessLogs": True}, {}),
+        ("regions-access-logs", {"regions": REGIONS, "accessLogs": True}, {}),
+        (
+            "access-logs-with-edge",
+            {"accessLogs": True},
+            {"edge": {"enabled": True, "accessLogs": True}},
+        ),
     ],
     "ipRestrictedApi": [
         ("regional", {}, {}),
@@ -160,6 +168,7 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ("cors", {"cors": CORS}, {}),
         ("allowed-cidrs", {"allowedCidrs": [CIDR, CIDR6], "rateLimit": 100}, {}),
         ("no-function-at-root", {}, API_ONLY),
+        ("access-logs", {"accessLogs": True, "accessLogRetentionDays": 7}, {}),
     ],
     "privateEndpoint": [
         ("defaults", {}, {}),

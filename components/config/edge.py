@@ -6,6 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from components.config.access_logs import (
+    DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+    AccessLogRetentionDays,
+)
 from components.config.base import ConfigError, ConfigModel, ascii_fullmatch
 from components.config.types import Cidr, check_unique, unique
 
@@ -165,4 +169,18 @@ class EdgeConfig(ConfigModel):
         alias="retainEdgeFunction",
         description="With `signing: lambda-edge`: `pulumi destroy` forgets the signer function "
         "instead of deleting it (its replicas take hours to go)",
+    )
+    # Off by default: logs are billed by the GB stored.
+    access_logs: bool = Field(
+        default=False,
+        alias="accessLogs",
+        description="CloudFront standard logs (v2, W3C format) of the distribution into the "
+        "stack's private log bucket of the stack region (output `logBuckets`); S3 storage is "
+        "billed",
+    )
+    access_log_retention_days: AccessLogRetentionDays = Field(
+        default=DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+        alias="accessLogRetentionDays",
+        description="With `accessLogs`: days the log bucket keeps the distribution's logs "
+        "before S3 deletes them (lifecycle expiry)",
     )
