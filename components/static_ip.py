@@ -179,7 +179,8 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=config.protect_static_ips,
-                # Flow logs are refused unless the bucket policy lets them be written.
+                # With no grant in the bucket policy yet, Global Accelerator writes a policy of
+                # its own to the bucket when flow logs are turned on: ours comes first.
                 depends_on=list(flow_logs.ready) if flow_logs else [],
             ),
         )

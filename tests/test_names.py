@@ -76,6 +76,9 @@ RULES: dict[str, Rule] = {
     "aws:sqs/queue:Queue": Rule("name", 80, r"[A-Za-z0-9_-]+"),
     # API Gateway CreateStage stageName: from config, validated there ([A-Za-z0-9_]{1,128}).
     "aws:apigateway/stage:Stage": Rule("stageName", 128, r"[A-Za-z0-9_]+"),
+    # CloudWatch Logs PutDeliverySource / PutDeliveryDestination name: 1 to 60, [\w-]*.
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": Rule("name", 60, r"[\w-]+"),
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": Rule("name", 60, r"[\w-]+"),
 }
 
 # Types the program registers that carry no physical name a service limits (their identity is
@@ -90,6 +93,7 @@ UNNAMED = {
     "aws:apigateway/restApi:RestApi",
     "aws:apigateway/restApiPolicy:RestApiPolicy",
     "aws:cloudfront/distribution:Distribution",
+    "aws:cloudwatch/logDelivery:LogDelivery",
     "aws:ec2/eip:Eip",
     "aws:ec2/internetGateway:InternetGateway",
     "aws:ec2/natGateway:NatGateway",
@@ -109,6 +113,7 @@ UNNAMED = {
     "aws:lb/listener:Listener",
     "aws:lb/listenerRule:ListenerRule",
     "aws:lb/targetGroupAttachment:TargetGroupAttachment",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketObjectv2:BucketObjectv2",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     "aws:s3/bucketPolicy:BucketPolicy",
@@ -209,6 +214,12 @@ MATRIX: dict[str, dict[str, Any]] = {
             "targets": ["prefixList", "securityGroup", "wafIpSet"],
             "wafScope": "CLOUDFRONT",
         },
+    },
+    "access-logs-from-the-longest-region": {
+        "aws:region": LONGEST_REGION,
+        "functions": FUNCTIONS,
+        "staticIp": {"enabled": True, "accessLogs": True, "regions": EXTRA_REGIONS},
+        "edge": {"enabled": True, "accessLogs": True},
     },
     "every-pattern-at-once": {
         # Each entry restricts differently: intended here, this matrix is about names.
