@@ -36,8 +36,11 @@ END_TO_END_RUNS = 5
 CACHES = (check_module.object_schema, check_module.args_class, check_module.resource_class)
 
 
-def _median(run: Callable[[], Any], runs: int = RUNS, before: Callable[[], None] | None = None):
-    samples, result = [], None
+def _median(
+    run: Callable[[], Any], runs: int = RUNS, before: Callable[[], None] | None = None
+) -> tuple[float, Any]:
+    samples: list[float] = []
+    result: Any = None
     for _ in range(runs):
         if before is not None:
             before()
@@ -58,7 +61,8 @@ def _end_to_end() -> tuple[float, float, float]:
     Each run is a fresh interpreter, dominated by imports and noisy on a shared machine; the
     fastest run of each is the least disturbed one.
     """
-    plain, checked = [], []
+    plain: list[float] = []
+    checked: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         command = [
             sys.executable, "-m", "tools.preview", "--stack", "dev",

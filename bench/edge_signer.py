@@ -16,7 +16,9 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULE_FILE = REPO_ROOT / "handlers" / "edge_signer.py"
@@ -98,7 +100,7 @@ CASES = {
 }
 
 
-def _per_call_us(fn, seconds: float = 0.5) -> float:
+def _per_call_us(fn: Callable[[], object], seconds: float = 0.5) -> float:
     """Median µs per call over several timed batches."""
     fn()
     batch = 1
@@ -109,7 +111,7 @@ def _per_call_us(fn, seconds: float = 0.5) -> float:
         if time.perf_counter() - start > 0.05:
             break
         batch *= 2
-    samples = []
+    samples: list[float] = []
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline or len(samples) < 5:
         start = time.perf_counter()
@@ -137,10 +139,10 @@ def signing_figures() -> list[tuple[str, float, float, float]]:
         result = edge_signer.handler(event, None)
         assert "status" not in result, result
 
-        def ours(event=event):
+        def ours(event: dict[str, Any] = event) -> None:
             edge_signer.handler(event, None)
 
-        def ours_cold_key(event=event):
+        def ours_cold_key(event: dict[str, Any] = event) -> None:
             edge_signer._KEY_CACHE.clear()
             edge_signer.handler(event, None)
 
@@ -148,7 +150,7 @@ def signing_figures() -> list[tuple[str, float, float, float]]:
 
         encoded = event["Records"][0]["cf"]["request"].get("body", {}).get("data", "")
 
-        def theirs(method=method, url=url, encoded=encoded):
+        def theirs(method: str = method, url: str = url, encoded: str = encoded) -> None:
             # a botocore-based handler would have to decode CloudFront's base64 body too
             request = AWSRequest(method=method, url=url, data=base64.b64decode(encoded))
             request.headers["X-Amz-Content-SHA256"] = boto_auth.payload(request)

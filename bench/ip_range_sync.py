@@ -17,6 +17,7 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Iterable
 
 from handlers import ip_range_sync as irs
 from tests.fixtures_path import ENV_VAR, fixtures_dir
@@ -31,7 +32,7 @@ SCENARIOS = [  # (label, services, regions)
 ]
 
 
-def selection(body: bytes, services, regions) -> dict[int, list[str]]:
+def selection(body: bytes, services: Iterable[str], regions: Iterable[str]) -> dict[int, list[str]]:
     v4, v6 = irs.select_networks(irs.parse_document(body), services, regions, ipv6=True)
     return {4: [str(n) for n in v4], 6: [str(n) for n in v6]}
 
@@ -72,7 +73,13 @@ def pl_min(adds: int, removes: int) -> int:
     return a + r - 1 if a and r else a + r
 
 
-def one_run(new_body: bytes, services, regions, old_sel, groups) -> None:
+def one_run(
+    new_body: bytes,
+    services: Iterable[str],
+    regions: Iterable[str],
+    old_sel: dict[int, list[str]],
+    groups: list[irs.GroupState],
+) -> None:
     """The pure work of one handler run, timed by the caller."""
     irs.md5_hex(new_body)
     sel = selection(new_body, services, regions)
@@ -82,7 +89,7 @@ def one_run(new_body: bytes, services, regions, old_sel, groups) -> None:
     irs.plan_security_groups(groups, sel, PORTS, RULES)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args(argv)

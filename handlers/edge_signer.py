@@ -3,7 +3,9 @@
 CloudFront sits in front of a function URL whose auth type is ``AWS_IAM``. This function runs on
 the *origin-request* event of the behaviours that point at that URL and adds a Signature
 Version 4 ``Authorization`` header computed with its own role credentials, so only requests that
-went through CloudFront can invoke the function (seed 002).
+went through CloudFront can invoke the function (as in the AWS Compute Blog's "Protecting an AWS
+Lambda function URL with Amazon CloudFront and Lambda@Edge",
+https://aws.amazon.com/blogs/compute/protecting-an-aws-lambda-function-url-with-amazon-cloudfront-and-lambdaedge/).
 
 Why it looks the way it does:
 

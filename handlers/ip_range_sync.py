@@ -254,7 +254,8 @@ def fetch_ranges(url: str) -> bytes:
     if url != IP_RANGES_URL:
         raise ValueError(f"refusing to download {url!r}")
     with _OPENER.open(url, timeout=FETCH_TIMEOUT_SECONDS) as resp:
-        return resp.read()
+        body: bytes = resp.read()
+    return body
 
 
 @dataclass(frozen=True)
@@ -718,7 +719,8 @@ def plan_waf(current: Iterable[str], desired: Iterable[str]) -> tuple[list[str] 
 
 
 def _error_code(exc: Exception) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    code: str = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    return code
 
 
 class Clients:
@@ -745,7 +747,7 @@ def wait_prefix_list(ec2: Any, pl_id: str, timeout: float = PREFIX_LIST_WAIT_SEC
     """Describe the list until it is not ``*-in-progress``; raise on ``*-failed``."""
     deadline = _monotonic() + timeout
     while True:
-        pl = ec2.describe_managed_prefix_lists(PrefixListIds=[pl_id])["PrefixLists"][0]
+        pl: dict = ec2.describe_managed_prefix_lists(PrefixListIds=[pl_id])["PrefixLists"][0]
         state = pl.get("State", "")
         if state.endswith("-failed"):
             raise RuntimeError(f"prefix list {pl_id} is {state}: {pl.get('StateMessage', '')}")
@@ -880,7 +882,8 @@ def apply_security_groups(ec2: Any, plan: SgPlan) -> int:
 
 
 def read_waf(waf: Any, ip_set: WafSet) -> dict:
-    return waf.get_ip_set(Name=ip_set.name, Scope=ip_set.scope, Id=ip_set.id)
+    found: dict = waf.get_ip_set(Name=ip_set.name, Scope=ip_set.scope, Id=ip_set.id)
+    return found
 
 
 def apply_waf(waf: Any, ip_set: WafSet, desired: Sequence[str], first: dict | None = None) -> int:
@@ -947,7 +950,7 @@ def read_state_token(s3: Any, bucket: str, key: str) -> int | None:
 def read_state_body(s3: Any, bucket: str, key: str, etag: str) -> bytes:
     """The stored document, exactly the version whose ETag was read (If-Match)."""
     obj = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)
-    body = obj["Body"].read()
+    body: bytes = obj["Body"].read()
     stored_md5 = obj.get("Metadata", {}).get("md5")
     if stored_md5 and stored_md5 != md5_hex(body):
         raise DocumentRejected(f"stored state s3://{bucket}/{key} does not match its md5")

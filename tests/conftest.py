@@ -1,15 +1,22 @@
-"""Shared test fixtures: the program under Pulumi mocks, and the policy helpers tests reuse."""
+"""Shared fixtures: the program under Pulumi mocks, and the program failing.
+
+``synth`` runs the real ``__main__.py`` (``tools.synth.synthesize``); ``synth_shared`` does the
+same once per distinct config for tests that only read the graph. A failed run raises
+``tools.synth.ProgramFailed``, which lists every resource the program had constructed and every
+registration that had reached the engine: ``synth_error`` (a config error: nothing at all) and
+``synth_failure`` (an error found later, e.g. inside an ``apply``: the test asserts what was kept
+out) both read it. The implementations are in ``tests/harness.py``; graph helpers and type tokens
+in ``tests/graph.py``.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
 
-import pulumi
 import pytest
 
-from tools.synth import Synth, synthesize
+from tests.harness import expect_config_error, expect_failure, shared_synthesis
+from tools.synth import ProgramFailed, Synth, synthesize
 
 
 @pytest.fixture
@@ -22,33 +29,21 @@ def synth() -> Callable[..., Synth]:
 
 
 @pytest.fixture
+def synth_shared() -> Callable[..., Synth]:
+    """Like ``synth``, but one run per distinct arguments, each caller getting a copy: for tests
+    that do not patch the program (``tests/harness.py``)."""
+    return shared_synthesis
+
+
+@pytest.fixture
 def synth_error() -> Callable[..., str]:
-    """Run the program expecting a config error; returns the message, checks nothing registered."""
-
-    def run(config: dict[str, Any], **kwargs: Any) -> str:
-        from tools import synth as synth_module
-
-        registered: list[str] = []
-        original = synth_module.RecordingMonitor.RegisterResource
-
-        def spy(self: Any, request: Any) -> Any:
-            if request.type != "pulumi:pulumi:Stack":
-                registered.append(f"{request.type}::{request.name}")
-            return original(self, request)
-
-        synth_module.RecordingMonitor.RegisterResource = spy  # type: ignore[method-assign]
-        try:
-            with pytest.raises(pulumi.RunError) as caught:
-                synthesize(config, **kwargs)
-        finally:
-            synth_module.RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
-        assert registered == [], f"resources registered before the config error: {registered}"
-        return str(caught.value)
-
-    return run
+    """``synth_error(config, **synthesize_kwargs)``: the config error's message; asserts that
+    no resource was constructed (so none registered) before it."""
+    return expect_config_error
 
 
-def policy_of(resource_inputs: dict[str, Any], key: str = "policy") -> dict[str, Any]:
-    """A JSON policy input, parsed (policies are json.dumps-ed dicts, per DESIGN.md)."""
-    value = resource_inputs[key]
-    return json.loads(value) if isinstance(value, str) else value
+@pytest.fixture
+def synth_failure() -> Callable[..., ProgramFailed]:
+    """``synth_failure(config, **synthesize_kwargs)``: the failure (``.registered`` lists the
+    ``type::name`` of each registration that reached the engine before it)."""
+    return expect_failure

@@ -37,6 +37,36 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.graph import (
+    ACCELERATOR,
+    API_RESOURCE,
+    DISTRIBUTION,
+    EGRESS,
+    ENDPOINT_GROUP,
+    FUNCTION,
+    FUNCTION_URL,
+    GA_LISTENER,
+    GET_VPC,
+    INGRESS,
+    INTEGRATION,
+    IP_SET,
+    LB,
+    LISTENER,
+    LISTENER_RULE,
+    METHOD,
+    OAC,
+    PERMISSION,
+    REST_API,
+    REST_API_POLICY,
+    ROLE_POLICY,
+    SG,
+    STAGE,
+    TARGET_GROUP_ATTACHMENT,
+    VPC,
+    VPC_ENDPOINT,
+    VPC_ENDPOINT_POLICY,
+    WEB_ACL,
+)
 from tests.policy_eval import Request, evaluate, gateway_allows
 from tools.synth import Resource, Synth
 
@@ -108,7 +138,7 @@ class GraphExposure:
         arns = dict(self.synth.outputs.get("functionArns", {}))
         for name, arn in arns.items():
             self.names[arn] = name
-        for fn in self.synth.of_type("aws:lambda/function:Function"):
+        for fn in self.synth.of_type(FUNCTION):
             arn, physical = str(fn.outputs.get("arn")), str(fn.outputs.get("name"))
             name = self.names.get(arn) or next(
                 (n for n in arns if fn.name.endswith(f"functions-{n}")), None
@@ -134,7 +164,7 @@ class GraphExposure:
     def _permissions(self, function: str, principal: str) -> list[dict[str, Any]]:
         return [
             p.inputs
-            for p in self._all("aws:lambda/permission:Permission")
+            for p in self._all(PERMISSION)
             if self.function_of(p.inputs.get("function")) == function
             and p.inputs.get("principal") == principal
         ]
@@ -142,7 +172,7 @@ class GraphExposure:
     @_memo
     def sg_admits(self, group_id: str, port: int, source: str, *, group: bool = False) -> bool:
         """Does security group ``group_id`` admit ``source`` (an address, or a group id)?"""
-        for rule in self._all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        for rule in self._all(INGRESS):
             i = rule.inputs
             if i.get("securityGroupId") != group_id:
                 continue
@@ -155,7 +185,7 @@ class GraphExposure:
             cidrs = [c for c in (i.get("cidrIpv4"), i.get("cidrIpv6")) if c]
             if not group and in_cidrs(source, cidrs):
                 return True
-        for sg in self._by_output("aws:ec2/securityGroup:SecurityGroup", "id", group_id):
+        for sg in self._by_output(SG, "id", group_id):
             for rule in sg.inputs.get("ingress") or []:
                 if rule.get("protocol") != "-1" and not (
                     _port(rule.get("fromPort", 0)) <= port <= _port(rule.get("toPort", 0))
@@ -175,9 +205,9 @@ class GraphExposure:
         """(ALB ARN, port, how the ALB's group sees the client: 'client' | 'any' | group id,
         family limit) for every way in from the internet."""
         fronts: list[tuple[str, int, str, str | None]] = []
-        for accelerator in self._all("aws:globalaccelerator/accelerator:Accelerator"):
+        for accelerator in self._all(ACCELERATOR):
             family = "any" if accelerator.inputs.get("ipAddressType") == "DUAL_STACK" else "4"
-            for listener in self._all("aws:globalaccelerator/listener:Listener"):
+            for listener in self._all(GA_LISTENER):
                 if listener.inputs.get("acceleratorArn") != accelerator.outputs.get("arn"):
                     continue
                 ports = [
@@ -185,23 +215,21 @@ class GraphExposure:
                     for r in listener.inputs.get("portRanges") or []
                     for p in range(_port(r["fromPort"]), _port(r["toPort"]) + 1)
                 ]
-                for group in self._all("aws:globalaccelerator/endpointGroup:EndpointGroup"):
+                for group in self._all(ENDPOINT_GROUP):
                     if group.inputs.get("listenerArn") != listener.outputs.get("arn"):
                         continue
                     for endpoint in group.inputs.get("endpointConfigurations") or []:
                         seen = "client" if endpoint.get("clientIpPreservationEnabled") else "any"
                         fronts += [(endpoint["endpointId"], p, seen, family) for p in ports]
-        for nlb in self._all("aws:lb/loadBalancer:LoadBalancer"):
+        for nlb in self._all(LB):
             if nlb.inputs.get("loadBalancerType") != "network" or nlb.inputs.get("internal"):
                 continue
-            for listener in self._all("aws:lb/listener:Listener"):
+            for listener in self._all(LISTENER):
                 if listener.inputs.get("loadBalancerArn") != nlb.outputs.get("arn"):
                     continue
                 port = _port(listener.inputs["port"])
                 for action in listener.inputs.get("defaultActions") or []:
-                    for attachment in self._all(
-                        "aws:lb/targetGroupAttachment:TargetGroupAttachment"
-                    ):
+                    for attachment in self._all(TARGET_GROUP_ATTACHMENT):
                         if attachment.inputs.get("targetGroupArn") != action.get("targetGroupArn"):
                             continue
                         for group_id in nlb.inputs.get("securityGroups") or []:
@@ -213,7 +241,7 @@ class GraphExposure:
         return next(
             (
                 listener
-                for listener in self._all("aws:lb/listener:Listener")
+                for listener in self._all(LISTENER)
                 if listener.inputs.get("loadBalancerArn") == alb_arn
                 and _port(listener.inputs.get("port")) == port
             ),
@@ -231,7 +259,7 @@ class GraphExposure:
         rules = sorted(
             (
                 r
-                for r in self._all("aws:lb/listenerRule:ListenerRule")
+                for r in self._all(LISTENER_RULE)
                 if r.inputs.get("listenerArn") == listener.outputs.get("arn")
             ),
             key=lambda r: _port(r.inputs["priority"]),
@@ -259,9 +287,7 @@ class GraphExposure:
         for alb_arn, port, seen, family in self._fronts():
             if family == "4" and version != 4:
                 continue
-            alb = next(
-                iter(self._by_output("aws:lb/loadBalancer:LoadBalancer", "arn", alb_arn)), None
-            )
+            alb = next(iter(self._by_output(LB, "arn", alb_arn)), None)
             if alb is None:
                 continue
             target = self._alb_target(alb_arn, port, path)
@@ -281,7 +307,7 @@ class GraphExposure:
 
     def alb_direct(self, function: str, path: str, address: str) -> bool:
         """A caller inside the VPC that goes straight to an internal ALB, around its front."""
-        for alb in self._all("aws:lb/loadBalancer:LoadBalancer"):
+        for alb in self._all(LB):
             if alb.inputs.get("loadBalancerType") != "application" or not alb.inputs.get(
                 "internal"
             ):
@@ -291,7 +317,7 @@ class GraphExposure:
                 and alb.inputs.get("ipAddressType") != "dualstack"
             ):
                 continue
-            for listener in self._all("aws:lb/listener:Listener"):
+            for listener in self._all(LISTENER):
                 if listener.inputs.get("loadBalancerArn") != alb.outputs.get("arn"):
                     continue
                 target = self._alb_target(alb.outputs["arn"], _port(listener.inputs["port"]), path)
@@ -308,7 +334,7 @@ class GraphExposure:
         return False
 
     def _group_invokes(self, group_arn: str, function: str) -> bool:
-        for attachment in self._all("aws:lb/targetGroupAttachment:TargetGroupAttachment"):
+        for attachment in self._all(TARGET_GROUP_ATTACHMENT):
             if attachment.inputs.get("targetGroupArn") != group_arn:
                 continue
             if self.function_of(attachment.inputs.get("targetId")) != function:
@@ -330,7 +356,7 @@ class GraphExposure:
             r.inputs.get("securityGroupId") == seen
             and r.inputs.get("referencedSecurityGroupId") in groups
             and _port(r.inputs["fromPort"]) <= port <= _port(r.inputs["toPort"])
-            for r in self._all("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+            for r in self._all(EGRESS)
         )
         return (
             self.sg_admits(seen, port, address)
@@ -342,33 +368,31 @@ class GraphExposure:
 
     @functools.cached_property
     def _api(self) -> dict[str, Any] | None:
-        apis = self._all("aws:apigateway/restApi:RestApi")
+        apis = self._all(REST_API)
         if not apis:
             return None
         (api,) = apis
         api_id = api.outputs["id"]
         children: dict[str, dict[str, str]] = {}
-        for resource in self._all("aws:apigateway/resource:Resource"):
+        for resource in self._all(API_RESOURCE):
             if resource.inputs.get("restApi") == api_id:
                 children.setdefault(resource.inputs["parentId"], {})[
                     resource.inputs["pathPart"]
                 ] = resource.outputs["id"]
         methods = {
             (m.inputs["resourceId"], m.inputs["httpMethod"]): m.inputs["authorization"]
-            for m in self._all("aws:apigateway/method:Method")
+            for m in self._all(METHOD)
             if m.inputs.get("restApi") == api_id
         }
         integrations = {
             (i.inputs["resourceId"], i.inputs["httpMethod"]): i.inputs["uri"]
-            for i in self._all("aws:apigateway/integration:Integration")
+            for i in self._all(INTEGRATION)
             if i.inputs.get("restApi") == api_id
         }
-        (stage,) = [
-            s for s in self._all("aws:apigateway/stage:Stage") if s.inputs.get("restApi") == api_id
-        ]
+        (stage,) = [s for s in self._all(STAGE) if s.inputs.get("restApi") == api_id]
         policies = [
             _policy(p.inputs["policy"])
-            for p in self._all("aws:apigateway/restApiPolicy:RestApiPolicy")
+            for p in self._all(REST_API_POLICY)
             if p.inputs.get("restApiId") == api_id
         ]
         config = api.inputs.get("endpointConfiguration") or {}
@@ -428,7 +452,7 @@ class GraphExposure:
                 return False
             return gateway_allows(api["policy"], Request(resource=arn, source_ip=address))
         for endpoint_id in api["endpoints"]:
-            endpoints = self._by_output("aws:ec2/vpcEndpoint:VpcEndpoint", "id", endpoint_id)
+            endpoints = self._by_output(VPC_ENDPOINT, "id", endpoint_id)
             if not any(
                 self.sg_admits(g, 443, address)
                 for e in endpoints
@@ -438,7 +462,7 @@ class GraphExposure:
             request = Request(resource=arn, vpc_source_ip=address, source_vpce=endpoint_id)
             endpoint_policies = [
                 _policy(p.inputs["policy"])
-                for p in self._all("aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy")
+                for p in self._all(VPC_ENDPOINT_POLICY)
                 if p.inputs.get("vpcEndpointId") == endpoint_id
             ]
             if any(evaluate(p, request) != "ALLOW" for p in endpoint_policies):
@@ -453,12 +477,12 @@ class GraphExposure:
     def _waf_allows(self, web_acl_arn: str | None, address: str) -> bool:
         if not web_acl_arn:
             return True
-        (acl,) = self._by_output("aws:wafv2/webAcl:WebAcl", "arn", web_acl_arn)
+        (acl,) = self._by_output(WEB_ACL, "arn", web_acl_arn)
 
         def holds(statement: dict[str, Any]) -> bool:
             if "ipSetReferenceStatement" in statement:
                 (ip_set,) = self._by_output(
-                    "aws:wafv2/ipSet:IpSet", "arn", statement["ipSetReferenceStatement"]["arn"]
+                    IP_SET, "arn", statement["ipSetReferenceStatement"]["arn"]
                 )
                 return in_cidrs(address, ip_set.inputs.get("addresses") or [])
             if "orStatement" in statement:
@@ -475,7 +499,7 @@ class GraphExposure:
         return "allow" in (acl.inputs.get("defaultAction") or {})
 
     def edge(self, function: str, path: str, address: str) -> bool:
-        for cdn in self._all("aws:cloudfront/distribution:Distribution"):
+        for cdn in self._all(DISTRIBUTION):
             inputs = cdn.inputs
             if ipaddress.ip_address(address).version == 6 and not inputs.get("isIpv6Enabled"):
                 continue
@@ -492,7 +516,7 @@ class GraphExposure:
             origin = next(
                 o for o in inputs["origins"] if o["originId"] == behavior["targetOriginId"]
             )
-            for url in self._all("aws:lambda/functionUrl:FunctionUrl"):
+            for url in self._all(FUNCTION_URL):
                 host = str(url.outputs.get("functionUrl", "")).split("/")[2:3]
                 if host != [origin["domainName"]]:
                     continue
@@ -509,9 +533,7 @@ class GraphExposure:
     ) -> bool:
         oac_id = origin.get("originAccessControlId")
         if oac_id:
-            oacs = self._by_output(
-                "aws:cloudfront/originAccessControl:OriginAccessControl", "id", oac_id
-            )
+            oacs = self._by_output(OAC, "id", oac_id)
             signs = any(
                 o.inputs.get("originAccessControlOriginType") == "lambda"
                 and o.inputs.get("signingBehavior") == "always"
@@ -527,9 +549,9 @@ class GraphExposure:
             if association.get("eventType") != "origin-request":
                 continue
             signer = association["lambdaArn"].rsplit(":", 1)[0]
-            for fn in self._by_output("aws:lambda/function:Function", "arn", signer):
+            for fn in self._by_output(FUNCTION, "arn", signer):
                 role = str(fn.inputs.get("role")).rsplit("/", 1)[-1]
-                for policy in self._all("aws:iam/rolePolicy:RolePolicy"):
+                for policy in self._all(ROLE_POLICY):
                     if policy.inputs.get("role") != role:
                         continue
                     for statement in _policy(policy.inputs["policy"])["Statement"]:
@@ -557,13 +579,13 @@ class GraphExposure:
     def lambda_endpoint(self) -> dict[str, list[str]]:
         """{function: source CIDRs admitted to the endpoint} for the Lambda API endpoint."""
         found: dict[str, list[str]] = {}
-        for endpoint in self._all("aws:ec2/vpcEndpoint:VpcEndpoint"):
+        for endpoint in self._all(VPC_ENDPOINT):
             if not str(endpoint.inputs.get("serviceName", "")).endswith(".lambda"):
                 continue
             cidrs = [
                 c
                 for g in endpoint.inputs.get("securityGroupIds") or []
-                for sg in self._by_output("aws:ec2/securityGroup:SecurityGroup", "id", g)
+                for sg in self._by_output(SG, "id", g)
                 for rule in sg.inputs.get("ingress") or []
                 for c in rule.get("cidrBlocks") or []
             ]
@@ -578,7 +600,7 @@ class GraphExposure:
     def function_urls(self) -> dict[str, str]:
         return {
             name: url.inputs["authorizationType"]
-            for url in self._all("aws:lambda/functionUrl:FunctionUrl")
+            for url in self._all(FUNCTION_URL)
             if (name := self.function_of(url.inputs.get("functionName"))) is not None
         }
 
@@ -590,12 +612,12 @@ class GraphExposure:
                 p.inputs.get("principal"),
                 bool(p.inputs.get("sourceArn") or p.inputs.get("sourceAccount")),
             )
-            for p in self._all("aws:lambda/permission:Permission")
+            for p in self._all(PERMISSION)
             if (name := self.function_of(p.inputs.get("function"))) is not None
         ]
 
     def vpc_cidrs(self) -> list[str]:
-        cidrs = [v.inputs["cidrBlock"] for v in self._all("aws:ec2/vpc:Vpc")]
+        cidrs = [v.inputs["cidrBlock"] for v in self._all(VPC)]
         cidrs += [args["cidrBlock"] for token, args in self._vpc_lookups()]
         return cidrs
 
@@ -605,17 +627,17 @@ class GraphExposure:
         return [
             (token, _get_vpc(args, self.synth.region))
             for token, args in self.synth.calls
-            if token == "aws:ec2/getVpc:getVpc"
+            if token == GET_VPC
         ]
 
     # -- samples ----------------------------------------------------------------------------------
 
     def sample_paths(self) -> list[str]:
         patterns: set[str] = {"/", "/zz", "/zz/yy"}
-        for rule in self._all("aws:lb/listenerRule:ListenerRule"):
+        for rule in self._all(LISTENER_RULE):
             for condition in rule.inputs.get("conditions") or []:
                 patterns.update((condition.get("pathPattern") or {}).get("values") or [])
-        for cdn in self._all("aws:cloudfront/distribution:Distribution"):
+        for cdn in self._all(DISTRIBUTION):
             patterns.update(b["pathPattern"] for b in cdn.inputs.get("orderedCacheBehaviors") or [])
         if self._api is not None:
             api = self._api
@@ -645,15 +667,15 @@ class GraphExposure:
 
     def sample_addresses(self) -> list[str]:
         cidrs: set[str] = set(self.vpc_cidrs())
-        for rule in self._all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        for rule in self._all(INGRESS):
             cidrs.update(c for c in (rule.inputs.get("cidrIpv4"), rule.inputs.get("cidrIpv6")) if c)
-        for sg in self._all("aws:ec2/securityGroup:SecurityGroup"):
+        for sg in self._all(SG):
             for rule in sg.inputs.get("ingress") or []:
                 cidrs.update(rule.get("cidrBlocks") or [])
                 cidrs.update(rule.get("ipv6CidrBlocks") or [])
-        for ip_set in self._all("aws:wafv2/ipSet:IpSet"):
+        for ip_set in self._all(IP_SET):
             cidrs.update(ip_set.inputs.get("addresses") or [])
-        for p in self._all("aws:apigateway/restApiPolicy:RestApiPolicy"):
+        for p in self._all(REST_API_POLICY):
             for statement in _policy(p.inputs["policy"])["Statement"]:
                 for operator in ("IpAddress", "NotIpAddress"):
                     for values in (statement.get("Condition") or {}).get(operator, {}).values():

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from handlers import app
 from tests.fixtures_path import require_fixture
+from tests.strategies import json_values
 
 # The real echo call, kept before the autouse fixture below replaces it in every test.
 REAL_FETCH = app.fetch_egress_ip
@@ -504,13 +505,7 @@ SHAPES = {
     "function-url": (FUNCTION_URL_KEYS,),
     "unknown": (FUNCTION_URL_KEYS,),
 }
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
-    ),
-    max_leaves=8,
-)
+JSON_VALUES = json_values(text_size=12, leaves=8)
 
 
 @settings(max_examples=400, deadline=None)

@@ -16,28 +16,21 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
-from pulumi import _types as pulumi_types
 
 from components import edge as edge_module
 from components import function as function_module
+from tests.graph import BUCKET, BUCKET_ENCRYPTION, LB, LOG_GROUP, NETWORK_COMPONENT, ROLE
+from tests.samples import EXISTING_VPC, SHIPPED, certificate_arn
 from tools import check as check_module
 from tools.check import NAME_RULES, Finding, check, check_resource, name_problems
-from tools.synth import Resource, Synth, iter_config_files, load_stack_file
-
-ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = [ROOT / "Pulumi.dev.yaml", *iter_config_files(ROOT / "examples")]
+from tools.pulumi_seam import wire_names
+from tools.synth import Resource, Synth, load_stack_file
 
 # The config accepts function names of 1 to 40 characters (FunctionConfig.name).
 LONGEST_FUNCTION = "f" + "x" * 38 + "z"
 CIDR = "198.51.100.0/24"
 CIDR6 = "2001:db8::/32"
-CERT = "arn:aws:acm:{region}:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 EXISTING_FUNCTION = "arn:aws:lambda:eu-west-1:123456789012:function:billing"
-EXISTING_VPC = {
-    "vpcId": "vpc-0123456789abcdef0",
-    "publicSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
-    "privateSubnetIds": ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"],
-}
 # The longest commercial region names are 14 characters (ap-southeast-N, ap-northeast-N).
 REGIONS = ["us-east-1", "eu-central-1", "ap-southeast-2"]
 
@@ -76,7 +69,7 @@ def _functions(*specs: tuple[str, str]) -> list[dict[str, Any]]:
     ]
 
 
-HTTPS = {"certificateArn": CERT.format(region="eu-west-1")}
+HTTPS = {"certificateArn": certificate_arn()}
 API_ONLY = {"functions": _functions(("api", "/api"))}
 WITH_EXISTING = {"functions": _functions(("app", "/"), ("billing", "/billing"))}
 ROUTES = [
@@ -125,9 +118,7 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             "regions-https",
             {
                 **HTTPS,
-                "regions": [
-                    {"region": r, "certificateArn": CERT.format(region=r)} for r in REGIONS
-                ],
+                "regions": [{"region": r, "certificateArn": certificate_arn(r)} for r in REGIONS],
             },
             {},
         ),
@@ -264,16 +255,16 @@ def _lines(findings: list[Finding]) -> str:
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
-def test_every_example_and_the_dev_stack_pass_the_check(synth, path: Path) -> None:
-    result = synth(load_stack_file(path))
+def test_every_example_and_the_dev_stack_pass_the_check(synth_shared, path: Path) -> None:
+    result = synth_shared(load_stack_file(path))
     assert result.resources
     findings = check(result)
     assert findings == [], _lines(findings)
 
 
 @pytest.mark.parametrize(("config", "region"), matrix())
-def test_the_matrix_passes_the_check(synth, config: dict[str, Any], region: str) -> None:
-    result = synth(config, region=region)
+def test_the_matrix_passes_the_check(synth_shared, config: dict[str, Any], region: str) -> None:
+    result = synth_shared(config, region=region)
     findings = check(result)
     assert findings == [], _lines(findings)
 
@@ -485,9 +476,16 @@ MISSPELLINGS = [
 
 @pytest.mark.parametrize(("config", "patch", "resource", "path"), MISSPELLINGS)
 def test_a_misspelled_nested_key_fails_the_check_at_its_path(
-    synth, monkeypatch, config: dict[str, Any], patch: Callable, resource: str, path: str
+    synth,
+    synth_shared,
+    monkeypatch,
+    config: dict[str, Any],
+    patch: Callable,
+    resource: str,
+    path: str,
 ) -> None:
-    clean = [f for f in check(synth(config)) if f.name == resource]
+    # Before the patch, so the unpatched graph may be a shared one.
+    clean = [f for f in check(synth_shared(config)) if f.name == resource]
     assert clean == [], _lines(clean)
     patch(monkeypatch)
     findings = check(synth(config))
@@ -558,8 +556,8 @@ def test_a_value_outside_an_sdk_enum_fails_the_check(synth, monkeypatch) -> None
     )
 
 
-def test_numbers_come_back_as_floats_and_integral_ones_are_integers(synth) -> None:
-    result = synth({})
+def test_numbers_come_back_as_floats_and_integral_ones_are_integers(synth_shared) -> None:
+    result = synth_shared({})
     function = result.named("functions-app")
     assert function.inputs["memorySize"] == 256.0  # what the mocks record
     assert check_resource(function) == []
@@ -592,14 +590,11 @@ def _resource(type_: str, name: str, inputs: dict[str, Any]) -> Resource:
     )
 
 
-ROLE = "aws:iam/role:Role"
 POLICY = '{"Version": "2012-10-17", "Statement": []}'
 
 
 def test_region_is_an_input_of_regional_resources_only() -> None:
-    regional = _resource(
-        "aws:cloudwatch/logGroup:LogGroup", "logs", {"region": "us-east-1", "retentionInDays": 7}
-    )
+    regional = _resource(LOG_GROUP, "logs", {"region": "us-east-1", "retentionInDays": 7})
     assert check_resource(regional) == []
     global_role = _resource(ROLE, "role", {"assumeRolePolicy": POLICY, "region": "us-east-1"})
     (finding,) = check_resource(global_role)
@@ -627,7 +622,7 @@ def test_a_type_no_sdk_declares_is_a_finding() -> None:
 
 
 def test_components_are_not_checked() -> None:
-    component = _resource("lambda-exposure:index:Network", "network", {"anything": 1})
+    component = _resource(NETWORK_COMPONENT, "network", {"anything": 1})
     component.custom = False
     assert check_resource(component) == []
 
@@ -660,17 +655,17 @@ def _types_in_use(synth) -> set[str]:
     return {r.type for r in everything.resources if r.custom}
 
 
-def test_the_schema_of_every_type_in_use_is_its_constructors(synth) -> None:
-    for type_ in sorted(_types_in_use(synth)):
+def test_the_schema_of_every_type_in_use_is_its_constructors(synth_shared) -> None:
+    for type_ in sorted(_types_in_use(synth_shared)):
         args = check_module.args_class(type_)
         assert args is not None, type_
-        python_names = set(pulumi_types.input_type_py_to_pulumi_names(args))
+        python_names = set(wire_names(args))
         assert python_names == check_module.constructor_inputs(type_) - {"__props__"}, type_
 
 
-def test_required_keys_agree_with_the_sdks_typed_dicts(synth) -> None:
+def test_required_keys_agree_with_the_sdks_typed_dicts(synth_shared) -> None:
     seen: set[type] = set()
-    pending = [check_module.args_class(t) for t in _types_in_use(synth)]
+    pending = [check_module.args_class(t) for t in _types_in_use(synth_shared)]
     while pending:
         cls = pending.pop()
         if cls is None or cls in seen:
@@ -698,8 +693,7 @@ def test_required_keys_agree_with_the_sdks_typed_dicts(synth) -> None:
 def test_a_resource_whose_args_name_collides_with_a_nested_type_gets_its_own() -> None:
     # s3's nested BucketServerSideEncryptionConfigurationArgs (of the legacy Bucket) is not the
     # resource's input type; the SDK names that one ...InitArgs.
-    token = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    args = check_module.args_class(token)
+    args = check_module.args_class(BUCKET_ENCRYPTION)
     assert args is aws.s3.BucketServerSideEncryptionConfigurationInitArgs
     assert {"bucket", "rules"} <= check_module.object_schema(args).required
 
@@ -711,8 +705,8 @@ def test_a_union_of_string_and_policy_document_takes_either() -> None:
     assert [f.path for f in check_resource(role)] == ["assumeRolePolicy.Statment"]
 
 
-def test_assets_and_archives_are_recognized(synth) -> None:
-    function = synth({}).named("functions-app")
+def test_assets_and_archives_are_recognized(synth_shared) -> None:
+    function = synth_shared({}).named("functions-app")
     assert isinstance(function.inputs["code"], pulumi.Archive)
     wrong = _resource(
         function.type, "f", {**function.inputs, "code": "app.zip", "role": function.inputs["role"]}
@@ -771,24 +765,22 @@ def test_a_name_prefix_at_its_limit_passes_and_one_past_it_fails(type_: str) -> 
 
 
 def test_name_characters_case_and_reserved_prefixes() -> None:
-    lb = "aws:lb/loadBalancer:LoadBalancer"
-    assert name_problems(_resource(lb, "x", {"name": "internal-api"})) == [
+    assert name_problems(_resource(LB, "x", {"name": "internal-api"})) == [
         (
             "name",
-            f"'internal-api' starts with 'internal-', which AWS reserves ({NAME_RULES[lb].doc})",
+            f"'internal-api' starts with 'internal-', which AWS reserves ({NAME_RULES[LB].doc})",
         )
     ]
-    assert [p for _, p in name_problems(_resource(lb, "x", {"name": "api-"}))] == [
+    assert [p for _, p in name_problems(_resource(LB, "x", {"name": "api-"}))] == [
         f"'api-': AWS allows letters, digits and hyphens, no hyphen first or last here "
-        f"({NAME_RULES[lb].doc})"
+        f"({NAME_RULES[LB].doc})"
     ]
     # An underscore in a logical name makes an autoname no load balancer takes.
-    assert name_problems(_resource(lb, "static_ip", {}))
-    bucket = "aws:s3/bucket:Bucket"
+    assert name_problems(_resource(LB, "static_ip", {}))
     # Pulumi lowercases an S3 autoname; an explicit bucket name must already be lowercase.
-    assert name_problems(_resource(bucket, "Site", {})) == []
-    assert name_problems(_resource(bucket, "x", {"bucket": "Site"}))
-    assert name_problems(_resource("aws:iam/role:Role", "x", {"name": "a role"}))
+    assert name_problems(_resource(BUCKET, "Site", {})) == []
+    assert name_problems(_resource(BUCKET, "x", {"bucket": "Site"}))
+    assert name_problems(_resource(ROLE, "x", {"name": "a role"}))
 
 
 def test_the_longest_function_name_the_config_accepts_is_named_within_limits(

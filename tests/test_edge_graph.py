@@ -1,4 +1,4 @@
-"""The edge pattern's graph under mocks: CloudFront → AWS_IAM function URLs (seed 002).
+"""The edge pattern's graph under mocks: CloudFront → AWS_IAM function URLs.
 
 Expected values come from the config passed in, from other resources' (mocked) outputs, or from
 the mock's table of AWS-managed CloudFront policy IDs, never from the component's constants.
@@ -7,34 +7,47 @@ the mock's table of AWS-managed CloudFront policy IDs, never from the component'
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import policy_of
+from tests.graph import (
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_OBJECT,
+    BUCKET_OWNERSHIP,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    DISTRIBUTION,
+    EDGE_COMPONENT,
+    EDGE_SIGNER_COMPONENT,
+    FUNCTION,
+    FUNCTION_URL,
+    IP_SET,
+    OAC,
+    PERMISSION,
+    ROLE,
+    ROLE_POLICY,
+    WEB_ACL,
+    behaviors,
+    permissions,
+    policy_of,
+)
+from tests.samples import EXAMPLES
 from tools.synth import _MANAGED_POLICY_IDS, Resource, Synth, load_stack_file
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-FUNCTION = "aws:lambda/function:Function"
-FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
-OAC = "aws:cloudfront/originAccessControl:OriginAccessControl"
-PERMISSION = "aws:lambda/permission:Permission"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ROLE = "aws:iam/role:Role"
-IP_SET = "aws:wafv2/ipSet:IpSet"
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-COMPONENT = "lambda-exposure:index:EdgeProtectedUrl"
-SIGNER_COMPONENT = "lambda-exposure:index:EdgeSignerFunction"
 
 THREE_FUNCTIONS = [
     {"name": "app", "handler": "app", "path": "/"},
     {"name": "api", "handler": "app", "path": "/api"},
     {"name": "apiv2", "handler": "app", "path": "/api/v2"},
 ]
+
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -51,10 +64,6 @@ def exposed_functions(s: Synth) -> dict[str, Resource]:
 
 def urls_by_function_name(s: Synth) -> dict[str, Resource]:
     return {r.inputs["functionName"]: r for r in s.of_type(FUNCTION_URL)}
-
-
-def behaviors(dist: Resource) -> list[dict[str, Any]]:
-    return [dist.inputs["defaultCacheBehavior"], *dist.inputs.get("orderedCacheBehaviors", [])]
 
 
 def origin_by_id(dist: Resource) -> dict[str, dict[str, Any]]:
@@ -123,9 +132,8 @@ def test_oac_of_type_lambda_signs_every_function_origin(synth):
 def test_oac_permissions_cover_both_actions_scoped_to_this_distribution(synth):
     s = synth({"functions": THREE_FUNCTIONS, "edge": {"enabled": True}})
     dist_arn = s.one(DISTRIBUTION).outputs["arn"]
-    permissions = s.of_type(PERMISSION)
     for fn in exposed_functions(s).values():
-        mine = [p for p in permissions if p.inputs["function"] == fn.outputs["name"]]
+        mine = permissions(s, function=fn.outputs["name"])
         by_action = {p.inputs["action"]: p for p in mine}
         assert set(by_action) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
         assert len(mine) == 2
@@ -199,7 +207,7 @@ def test_distribution_defaults_and_edge_url_output(synth):
     assert "webAclId" not in dist.inputs
     assert "defaultRootObject" not in dist.inputs
     assert s.outputs["edgeUrl"] == f"https://{dist.outputs['domainName']}/"
-    assert not s.of_type(WEB_ACL) and not s.of_type("aws:s3/bucket:Bucket")
+    assert not s.of_type(WEB_ACL) and not s.of_type(BUCKET)
 
 
 def test_without_a_root_function_the_first_function_is_the_default(synth):
@@ -235,13 +243,13 @@ def test_every_edge_resource_is_inside_the_component(synth):
     edge_types = {FUNCTION_URL, OAC, PERMISSION, DISTRIBUTION}
     for r in s.resources:
         if r.type in edge_types:
-            assert under_component(s, r, COMPONENT), r.name
+            assert under_component(s, r, EDGE_COMPONENT), r.name
             assert r.name.startswith("edge-")
 
 
 def test_edge_disabled_registers_nothing_of_it(synth):
     s = synth({"edge": {"enabled": False, "signing": "lambda-edge", "staticSite": True}})
-    assert not [r for r in s.resources if r.type == COMPONENT or r.type == DISTRIBUTION]
+    assert not [r for r in s.resources if r.type == EDGE_COMPONENT or r.type == DISTRIBUTION]
     assert "edgeUrl" not in s.outputs and "functionUrls" not in s.outputs
 
 
@@ -249,7 +257,7 @@ def test_edge_disabled_registers_nothing_of_it(synth):
 
 
 def signer_function(s: Synth) -> Resource:
-    (fn,) = [r for r in s.of_type(FUNCTION) if under_component(s, r, SIGNER_COMPONENT)]
+    (fn,) = [r for r in s.of_type(FUNCTION) if under_component(s, r, EDGE_SIGNER_COMPONENT)]
     return fn
 
 
@@ -364,7 +372,7 @@ def test_lambda_edge_has_no_oac_and_no_cloudfront_permissions(synth):
 def test_distribution_waits_for_the_signer_policies(synth):
     s = synth({"edge": {"enabled": True, "signing": "lambda-edge"}})
     dist = s.one(DISTRIBUTION)
-    policies = [p for p in s.of_type(ROLE_POLICY) if under_component(s, p, SIGNER_COMPONENT)]
+    policies = [p for p in s.of_type(ROLE_POLICY) if under_component(s, p, EDGE_SIGNER_COMPONENT)]
     assert len(policies) == 2
     for p in policies:
         assert s.depends_on(dist, p)
@@ -384,9 +392,9 @@ def site(synth: Any) -> Synth:
 
 def test_site_bucket_is_private_owner_enforced_and_encrypted(synth):
     s = site(synth)
-    bucket = s.one("aws:s3/bucket:Bucket")
+    bucket = s.one(BUCKET)
     name = bucket.outputs["bucket"]
-    pab = s.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    pab = s.one(BUCKET_PUBLIC_ACCESS_BLOCK).inputs
     assert pab["bucket"] == name
     for flag in (
         "blockPublicAcls",
@@ -395,12 +403,10 @@ def test_site_bucket_is_private_owner_enforced_and_encrypted(synth):
         "restrictPublicBuckets",
     ):
         assert pab[flag] is True
-    ownership = s.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+    ownership = s.one(BUCKET_OWNERSHIP).inputs
     assert ownership["bucket"] == name
     assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
-    sse = s.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    ).inputs
+    sse = s.one(BUCKET_ENCRYPTION).inputs
     assert sse["bucket"] == name
     (rule,) = sse["rules"]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in ("AES256", "aws:kms")
@@ -409,9 +415,9 @@ def test_site_bucket_is_private_owner_enforced_and_encrypted(synth):
 
 def test_only_this_distribution_may_read_the_bucket(synth):
     s = site(synth)
-    bucket = s.one("aws:s3/bucket:Bucket")
+    bucket = s.one(BUCKET)
     dist = s.one(DISTRIBUTION)
-    policy_resource = s.one("aws:s3/bucketPolicy:BucketPolicy")
+    policy_resource = s.one(BUCKET_POLICY)
     assert policy_resource.inputs["bucket"] == bucket.outputs["bucket"]
     statements = policy_of(policy_resource.inputs)["Statement"]
     allows = [st for st in statements if st["Effect"] == "Allow"]
@@ -428,13 +434,13 @@ def test_only_this_distribution_may_read_the_bucket(synth):
     denies = [st for st in statements if st["Effect"] == "Deny"]
     assert any(st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for st in denies)
     # The policy follows the public access block (S3 rejects concurrent bucket changes).
-    pab = s.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    pab = s.one(BUCKET_PUBLIC_ACCESS_BLOCK)
     assert s.depends_on(policy_resource, pab)
 
 
 def test_site_is_the_default_behavior_through_an_s3_oac(synth):
     s = site(synth)
-    bucket = s.one("aws:s3/bucket:Bucket")
+    bucket = s.one(BUCKET)
     dist = s.one(DISTRIBUTION)
     oacs = {r.inputs["originAccessControlOriginType"]: r for r in s.of_type(OAC)}
     assert set(oacs) == {"s3", "lambda"}
@@ -457,8 +463,8 @@ def test_site_is_the_default_behavior_through_an_s3_oac(synth):
 
 def test_site_page_is_uploaded_with_the_configured_api_paths(synth):
     s = site(synth)
-    bucket = s.one("aws:s3/bucket:Bucket")
-    page = s.one("aws:s3/bucketObjectv2:BucketObjectv2").inputs
+    bucket = s.one(BUCKET)
+    page = s.one(BUCKET_OBJECT).inputs
     assert page["bucket"] == bucket.outputs["bucket"]
     assert page["key"] == s.one(DISTRIBUTION).inputs["defaultRootObject"]
     assert page["contentType"].startswith("text/html")
@@ -578,10 +584,10 @@ def test_examples_synthesize_the_edge_pattern(synth, example, signing, static_si
     edge = config["lambda-exposure:edge"]
     assert edge["enabled"] is True
     s = synth(config)
-    assert s.of_type(COMPONENT)
+    assert s.of_type(EDGE_COMPONENT)
     dist = s.one(DISTRIBUTION)
     assert s.outputs["edgeUrl"] == f"https://{dist.outputs['domainName']}/"
-    assert bool(s.of_type(SIGNER_COMPONENT)) == (signing == "lambda-edge")
+    assert bool(s.of_type(EDGE_SIGNER_COMPONENT)) == (signing == "lambda-edge")
     assert bool(s.of_type(OAC)) == (signing == "oac" or static_site)
-    assert bool(s.of_type("aws:s3/bucket:Bucket")) == static_site
+    assert bool(s.of_type(BUCKET)) == static_site
     assert bool(s.of_type(WEB_ACL)) == bool(edge.get("allowedCidrs"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,10 @@ from hypothesis import strategies as st
 from components.config import PROJECT, ConfigError, StackConfig, parse_config
 from components.exposure import ExposureModel, exposure_model
 from tests.exposure_eval import ANON_ENTRIES, METHODS, GraphExposure, disagreements, in_cidrs
-from tools.synth import iter_config_files, load_stack_file, synthesize
-
-ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = [*sorted(ROOT.glob("Pulumi.*.yaml")), *iter_config_files(ROOT / "examples")]
+from tests.graph import FUNCTION_URL, INGRESS, REST_API_POLICY, WEB_ACL, permissions
+from tests.harness import shared_synthesis
+from tests.samples import DEV_STACK, ROOT, SHIPPED
+from tools.synth import Synth, load_stack_file, synthesize
 
 
 def stack_of(config: dict[str, Any]) -> StackConfig:
@@ -38,9 +39,11 @@ def stack_of(config: dict[str, Any]) -> StackConfig:
     return parse_config(raw, region)
 
 
-def evaluate(config: dict[str, Any]) -> tuple[StackConfig, ExposureModel, GraphExposure]:
+def evaluate(
+    config: dict[str, Any], run: Callable[..., Synth] = synthesize
+) -> tuple[StackConfig, ExposureModel, GraphExposure]:
     stack = stack_of(config)
-    return stack, exposure_model(stack), GraphExposure(synthesize(config))
+    return stack, exposure_model(stack), GraphExposure(run(config))
 
 
 def agree(stack: StackConfig, model: ExposureModel, graph: GraphExposure) -> list[str]:
@@ -79,7 +82,7 @@ def breaches(stack: StackConfig, model: ExposureModel, graph: GraphExposure) -> 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_model_and_graph_agree_on_every_shipped_config(path: Path) -> None:
-    stack, model, graph = evaluate(load_stack_file(path))
+    stack, model, graph = evaluate(load_stack_file(path), shared_synthesis)
     assert agree(stack, model, graph) == []
     assert breaches(stack, model, graph) == []
 
@@ -87,7 +90,7 @@ def test_model_and_graph_agree_on_every_shipped_config(path: Path) -> None:
 def test_the_evaluator_sees_real_doors_on_the_dev_stack() -> None:
     # Agreement would be empty praise if the graph side admitted nothing: it must see the open
     # entries, the admin range, and nobody else on the admin function.
-    _, _, graph = evaluate(load_stack_file(ROOT / "Pulumi.dev.yaml"))
+    _, _, graph = evaluate(load_stack_file(DEV_STACK), shared_synthesis)
     assert graph.static_ip("app", "/admin", "192.0.2.77")
     assert graph.edge("app", "/x", "2001:db8:abcd::1")
     assert graph.api("app", "/x", "POST", "192.0.2.77")
@@ -229,7 +232,7 @@ def test_model_and_graph_agree_on_generated_configs(config: dict[str, Any]) -> N
 def _mutated(path: str, mutate: Any) -> tuple[StackConfig, ExposureModel, GraphExposure]:
     config = load_stack_file(ROOT / path)
     stack = stack_of(config)
-    result = synthesize(config)
+    result = shared_synthesis(config)  # a copy of its own: mutated below
     assert agree(stack, exposure_model(stack), GraphExposure(result)) == []
     mutate(result)
     return stack, exposure_model(stack), GraphExposure(result)
@@ -241,7 +244,7 @@ def _wider(problems: list[str]) -> list[str]:
 
 def test_opening_one_security_group_rule_is_caught() -> None:
     def open_rule(result: Any) -> None:
-        rule = result.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")[0]
+        rule = result.of_type(INGRESS)[0]
         assert rule.inputs["cidrIpv4"] == "203.0.113.0/24"
         rule.inputs["cidrIpv4"] = "0.0.0.0/0"
 
@@ -251,11 +254,7 @@ def test_opening_one_security_group_rule_is_caught() -> None:
 
 def test_opening_the_nlb_security_group_is_caught() -> None:
     def open_nlb(result: Any) -> None:
-        (rule,) = [
-            r
-            for r in result.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-            if r.name.startswith("static-ip-nlb-in-")
-        ]
+        (rule,) = [r for r in result.of_type(INGRESS) if r.name.startswith("static-ip-nlb-in-")]
         rule.inputs["cidrIpv4"] = "0.0.0.0/0"
 
     stack, model, graph = _mutated("examples/static-ip-nlb.yaml", open_nlb)
@@ -265,7 +264,7 @@ def test_opening_the_nlb_security_group_is_caught() -> None:
 @pytest.mark.parametrize("how", ["drop the condition's allow-list", "drop the deny statement"])
 def test_dropping_one_policy_deny_condition_is_caught(how: str) -> None:
     def weaken(result: Any) -> None:
-        policy = result.one("aws:apigateway/restApiPolicy:RestApiPolicy")
+        policy = result.one(REST_API_POLICY)
         document = json.loads(policy.inputs["policy"])
         (deny,) = [s for s in document["Statement"] if s["Sid"] == "Route1DenyNotInAllowList"]
         if how == "drop the deny statement":
@@ -282,7 +281,7 @@ def test_dropping_one_policy_deny_condition_is_caught(how: str) -> None:
 
 def test_an_open_web_acl_is_caught() -> None:
     def open_acl(result: Any) -> None:
-        acl = result.one("aws:wafv2/webAcl:WebAcl")
+        acl = result.one(WEB_ACL)
         acl.inputs["defaultAction"] = {"allow": {}}
 
     stack, model, graph = _mutated("examples/edge-lambda-edge.yaml", open_acl)
@@ -291,7 +290,7 @@ def test_an_open_web_acl_is_caught() -> None:
 
 def test_an_unauthenticated_function_url_is_caught() -> None:
     def no_auth(result: Any) -> None:
-        for url in result.of_type("aws:lambda/functionUrl:FunctionUrl"):
+        for url in result.of_type(FUNCTION_URL):
             url.inputs["authorizationType"] = "NONE"
 
     stack, model, graph = _mutated("examples/edge-oac.yaml", no_auth)
@@ -300,11 +299,7 @@ def test_an_unauthenticated_function_url_is_caught() -> None:
 
 def test_a_permission_without_a_source_is_caught() -> None:
     def unscoped(result: Any) -> None:
-        permission = next(
-            p
-            for p in result.of_type("aws:lambda/permission:Permission")
-            if p.inputs["principal"] == "apigateway.amazonaws.com"
-        )
+        permission = permissions(result, principal="apigateway.amazonaws.com")[0]
         del permission.inputs["sourceArn"]
 
     stack, model, graph = _mutated("examples/ip-restricted-api.yaml", unscoped)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+from tests.samples import DEV_STACK, ROOT
 from tools import preview
 from tools.exposure_view import render_request_paths, render_table
 from tools.synth import load_stack_file, synthesize
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_preview_of_the_dev_stack_prints_the_table_and_writes_the_request_paths(
@@ -34,7 +32,7 @@ def test_preview_of_the_dev_stack_prints_the_table_and_writes_the_request_paths(
 
 
 def test_request_paths_read_clients_entry_hops_function() -> None:
-    result = synthesize(load_stack_file(ROOT / "Pulumi.dev.yaml"))
+    result = synthesize(load_stack_file(DEV_STACK))
     chart = render_request_paths(result.outputs["exposure"])
     labels = dict(re.findall(r"^\s+(\w+)[\[(]+\"([^\"]+)\"[\])]+$", chart, flags=re.M))
     edges = re.findall(r"^\s+(\w+) -->(?:\|\"([^\"]*)\"\|)? (\w+)$", chart, flags=re.M)
@@ -78,7 +76,7 @@ def test_table_lines_up_columns() -> None:
 def test_the_readme_shows_the_dev_stack_table_as_the_preview_prints_it() -> None:
     from tools.exposure_view import markdown_table
 
-    rows = synthesize(load_stack_file(ROOT / "Pulumi.dev.yaml")).outputs["exposure"]
+    rows = synthesize(load_stack_file(DEV_STACK)).outputs["exposure"]
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Who can reach what (exposure)", 1)[1].split("\n## ", 1)[0]
     assert markdown_table(rows) in section

@@ -22,9 +22,9 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from tests.samples import ROOT
 from tools import invoke_private
 
-ROOT = Path(__file__).resolve().parent.parent
 ARNS = {
     "app": "arn:aws:lambda:eu-west-1:123456789012:function:functions-app-5d1c2e9",
     "api": "arn:aws:lambda:eu-west-1:123456789012:function:functions-api-0a7b3f1",

@@ -1,7 +1,7 @@
 """IpRangeSync under mocks: the topic subscription, its permission, the role, the schedule.
 
 Every expected value is derived from the config passed in or from another resource's outputs;
-the only literals are AWS facts the seed and the AWS docs state (the topic ARN and its region).
+the only literals are facts the AWS docs state (the topic ARN and its region).
 """
 
 from __future__ import annotations
@@ -14,49 +14,52 @@ from typing import Any
 import pytest
 
 from handlers import ip_range_sync as handler_module
-from tests.conftest import policy_of
+from tests.graph import (
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    EVENT_RULE,
+    EVENT_TARGET,
+    FUNCTION,
+    INVOCATION,
+    INVOKE_CONFIG,
+    IP_SET,
+    LOG_GROUP,
+    PREFIX_LIST,
+    QUEUE,
+    ROLE_POLICY,
+    SG,
+    TOPIC_SUBSCRIPTION,
+    VPC,
+    owned,
+    owned_one,
+    permissions,
+    policy_of,
+)
+from tests.graph import IP_RANGE_SYNC_COMPONENT as SYNC
+from tests.samples import EXAMPLES
 from tools.synth import Resource, Synth, load_stack_file
 
-ROOT = Path(__file__).resolve().parent.parent
 # https://docs.aws.amazon.com/vpc/latest/userguide/subscribe-notifications.html
 TOPIC = "arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged"
 
-COMPONENT = "lambda-exposure:index:IpRangeSync"
-FUNCTION = "aws:lambda/function:Function"
-PERMISSION = "aws:lambda/permission:Permission"
-SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-PREFIX_LIST = "aws:ec2/managedPrefixList:ManagedPrefixList"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-IP_SET = "aws:wafv2/ipSet:IpSet"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
-EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
-INVOCATION = "aws:lambda/invocation:Invocation"
-QUEUE = "aws:sqs/queue:Queue"
-BUCKET = "aws:s3/bucket:Bucket"
 
 ALL_TARGETS = ["prefixList", "securityGroup", "wafIpSet"]
+
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def _sync(config: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"ipRangeSync": {"enabled": True, "regions": [], **(config or {})}}
 
 
-def _ours(result: Synth, type_: str) -> list[Resource]:
-    """Resources of a type that belong to the IpRangeSync component."""
-    component = result.one(COMPONENT)
-    return [r for r in result.children_of(component) if r.type == type_]
-
-
-def _one(result: Synth, type_: str) -> Resource:
-    found = _ours(result, type_)
-    assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
-    return found[0]
-
-
 def _function(result: Synth) -> Resource:
-    return _one(result, FUNCTION)
+    return owned_one(result, FUNCTION, by=SYNC)
 
 
 def _env(result: Synth) -> dict[str, str]:
@@ -64,12 +67,12 @@ def _env(result: Synth) -> dict[str, str]:
 
 
 def _permission(result: Synth, principal: str) -> Resource:
-    (found,) = [p for p in _ours(result, PERMISSION) if p.inputs["principal"] == principal]
+    (found,) = permissions(result, principal=principal, by=SYNC)
     return found
 
 
 def _sync_policy(result: Synth) -> dict[str, Any]:
-    (policy,) = [p for p in _ours(result, ROLE_POLICY) if p.name.endswith("-sync")]
+    (policy,) = [p for p in owned(result, ROLE_POLICY, by=SYNC) if p.name.endswith("-sync")]
     return policy_of(policy.inputs)
 
 
@@ -94,7 +97,7 @@ def _statements_by_action(policy: dict[str, Any]) -> dict[str, list[str]]:
 def test_subscription_is_made_in_us_east_1_to_the_exact_topic(synth, region: str) -> None:
     result = synth(_sync(), region=region)
     function = _function(result)
-    subscription = _one(result, SUBSCRIPTION)
+    subscription = owned_one(result, TOPIC_SUBSCRIPTION, by=SYNC)
     # The subscription lives in the topic's region whatever the stack's region...
     assert subscription.inputs["region"] == TOPIC.split(":")[3]
     assert subscription.inputs["topic"] == TOPIC
@@ -111,7 +114,7 @@ def test_sns_permission_is_scoped_to_that_topic_and_exists_before_the_subscripti
 ) -> None:
     result = synth(_sync(), region=region)
     function = _function(result)
-    subscription = _one(result, SUBSCRIPTION)
+    subscription = owned_one(result, TOPIC_SUBSCRIPTION, by=SYNC)
     permission = _permission(result, "sns.amazonaws.com")
     assert permission.inputs["action"] == "lambda:InvokeFunction"
     assert permission.inputs["function"] == function.outputs["name"]
@@ -124,21 +127,21 @@ def test_sns_permission_is_scoped_to_that_topic_and_exists_before_the_subscripti
 
 def test_every_permission_names_its_source(synth) -> None:
     result = synth(_sync({"targets": ALL_TARGETS}))
-    permissions = _ours(result, PERMISSION)
-    assert {p.inputs["principal"] for p in permissions} == {
+    granted = permissions(result, by=SYNC)
+    assert {p.inputs["principal"] for p in granted} == {
         "sns.amazonaws.com",
         "events.amazonaws.com",
     }
-    assert all(p.inputs.get("sourceArn") for p in permissions)
+    assert all(p.inputs.get("sourceArn") for p in granted)
 
 
 def test_opt_in_region_cannot_receive_the_topic_and_falls_back_to_the_schedule(synth) -> None:
     # "AWS doesn't support cross-region delivery to Lambda from a region that is enabled by
     # default to an opt-in region" (SNS developer guide, lambda-prereq).
     result = synth(_sync(), region="af-south-1")
-    assert _ours(result, SUBSCRIPTION) == []
-    assert [p.inputs["principal"] for p in _ours(result, PERMISSION)] == ["events.amazonaws.com"]
-    assert _one(result, EVENT_RULE)
+    assert owned(result, TOPIC_SUBSCRIPTION, by=SYNC) == []
+    assert [p.inputs["principal"] for p in permissions(result, by=SYNC)] == ["events.amazonaws.com"]
+    assert owned_one(result, EVENT_RULE, by=SYNC)
     assert any("af-south-1" in w and "schedule" in w for w in result.warnings)
 
 
@@ -177,10 +180,10 @@ def test_role_may_call_exactly_what_the_handler_calls_plus_listing_and_failure_d
 def test_role_writes_only_the_targets_it_manages(synth) -> None:
     result = synth(_sync({"targets": ALL_TARGETS}))
     granted = _statements_by_action(_sync_policy(result))
-    prefix_lists = sorted(r.outputs["arn"] for r in _ours(result, PREFIX_LIST))
-    groups = sorted(r.outputs["arn"] for r in _ours(result, SECURITY_GROUP))
-    ip_sets = sorted(r.outputs["arn"] for r in _ours(result, IP_SET))
-    bucket = _one(result, BUCKET).outputs["arn"]
+    prefix_lists = sorted(r.outputs["arn"] for r in owned(result, PREFIX_LIST, by=SYNC))
+    groups = sorted(r.outputs["arn"] for r in owned(result, SG, by=SYNC))
+    ip_sets = sorted(r.outputs["arn"] for r in owned(result, IP_SET, by=SYNC))
+    bucket = owned_one(result, BUCKET, by=SYNC).outputs["arn"]
     assert len(prefix_lists) == 2 and len(ip_sets) == 2 and groups  # ipv6 defaults to on
     for action in ("ec2:ModifyManagedPrefixList", "ec2:GetManagedPrefixListEntries"):
         assert sorted(granted[action]) == prefix_lists
@@ -197,7 +200,7 @@ def test_role_writes_only_the_targets_it_manages(synth) -> None:
     assert sorted(granted["s3:PutObject"]) == sorted([state_object, lease_object])
     assert granted["s3:DeleteObject"] == [lease_object]
     assert granted["s3:ListBucket"] == [bucket]
-    assert granted["sqs:SendMessage"] == [_one(result, QUEUE).outputs["arn"]]
+    assert granted["sqs:SendMessage"] == [owned_one(result, QUEUE, by=SYNC).outputs["arn"]]
     # "*" only where EC2 has no resource-level permissions: the Describe calls.
     wildcard = {action for action, resources in granted.items() if "*" in resources}
     assert wildcard == {"ec2:DescribeManagedPrefixLists", "ec2:DescribeSecurityGroups"}
@@ -212,8 +215,8 @@ def test_role_grants_nothing_for_targets_that_are_off(synth) -> None:
 
 def test_logging_is_scoped_to_the_function_log_group(synth) -> None:
     result = synth(_sync())
-    (logging,) = [p for p in _ours(result, ROLE_POLICY) if p.name.endswith("-logging")]
-    log_group = _one(result, "aws:cloudwatch/logGroup:LogGroup")
+    (logging,) = [p for p in owned(result, ROLE_POLICY, by=SYNC) if p.name.endswith("-logging")]
+    log_group = owned_one(result, LOG_GROUP, by=SYNC)
     (statement,) = policy_of(logging.inputs)["Statement"]
     assert statement["Resource"] == [log_group.outputs["arn"], f"{log_group.outputs['arn']}:*"]
     assert _function(result).inputs["loggingConfig"]["logGroup"] == log_group.outputs["name"]
@@ -225,8 +228,8 @@ def test_logging_is_scoped_to_the_function_log_group(synth) -> None:
 def test_schedule_invokes_the_function_with_a_scoped_permission(synth) -> None:
     schedule = "rate(6 hours)"
     result = synth(_sync({"schedule": schedule}))
-    rule = _one(result, EVENT_RULE)
-    target = _one(result, EVENT_TARGET)
+    rule = owned_one(result, EVENT_RULE, by=SYNC)
+    target = owned_one(result, EVENT_TARGET, by=SYNC)
     function = _function(result)
     assert rule.inputs["scheduleExpression"] == schedule
     assert target.inputs["rule"] == rule.outputs["name"]
@@ -239,20 +242,20 @@ def test_schedule_invokes_the_function_with_a_scoped_permission(synth) -> None:
 
 def test_failed_async_invocations_go_to_an_encrypted_queue(synth) -> None:
     result = synth(_sync())
-    queue = _one(result, QUEUE)
-    config = _one(result, INVOKE_CONFIG)
+    queue = owned_one(result, QUEUE, by=SYNC)
+    config = owned_one(result, INVOKE_CONFIG, by=SYNC)
     assert queue.inputs["sqsManagedSseEnabled"] is True
     assert config.inputs["functionName"] == _function(result).outputs["name"]
     assert config.inputs["destinationConfig"]["onFailure"]["destination"] == queue.outputs["arn"]
     # Lambda refuses a destination the role cannot send to: the grant exists first.
-    (sync_policy,) = [p for p in _ours(result, ROLE_POLICY) if p.name.endswith("-sync")]
+    (sync_policy,) = [p for p in owned(result, ROLE_POLICY, by=SYNC) if p.name.endswith("-sync")]
     assert result.depends_on(config, sync_policy)
 
 
 def test_state_bucket_is_private_encrypted_and_tls_only(synth) -> None:
     result = synth(_sync())
-    bucket = _one(result, BUCKET)
-    block = _one(result, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    bucket = owned_one(result, BUCKET, by=SYNC)
+    block = owned_one(result, BUCKET_PUBLIC_ACCESS_BLOCK, by=SYNC)
     assert block.inputs["bucket"] == bucket.outputs["id"]
     for flag in (
         "blockPublicAcls",
@@ -261,14 +264,11 @@ def test_state_bucket_is_private_encrypted_and_tls_only(synth) -> None:
         "restrictPublicBuckets",
     ):
         assert block.inputs[flag] is True
-    sse = _one(
-        result,
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    )
+    sse = owned_one(result, BUCKET_ENCRYPTION, by=SYNC)
     assert sse.inputs["bucket"] == bucket.outputs["id"]
     (rule,) = sse.inputs["rules"]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
-    policy = policy_of(_one(result, "aws:s3/bucketPolicy:BucketPolicy").inputs)
+    policy = policy_of(owned_one(result, BUCKET_POLICY, by=SYNC).inputs)
     (deny,) = policy["Statement"]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -280,7 +280,7 @@ def test_initial_sync_runs_once_after_the_permissions_and_again_when_the_selecti
     synth,
 ) -> None:
     result = synth(_sync())
-    invocation = _one(result, INVOCATION)
+    invocation = owned_one(result, INVOCATION, by=SYNC)
     function = _function(result)
     assert invocation.inputs["functionName"] == function.outputs["name"]
     assert invocation.inputs["triggers"] == {"stateKey": _env(result)["STATE_KEY"]}
@@ -290,9 +290,9 @@ def test_initial_sync_runs_once_after_the_permissions_and_again_when_the_selecti
     assert trigger.kind == "deploy" and trigger.kind in handler_module.SYNC_TRIGGERS
     assert invocation.inputs.get("lifecycleScope") in (None, "CREATE_ONLY")
     assert result.depends_on(invocation, function)
-    for policy in _ours(result, ROLE_POLICY):
+    for policy in owned(result, ROLE_POLICY, by=SYNC):
         assert result.depends_on(invocation, policy)
-    assert _ours(synth(_sync({"initialSync": False})), INVOCATION) == []
+    assert owned(synth(_sync({"initialSync": False})), INVOCATION, by=SYNC) == []
 
 
 def test_state_key_follows_the_selection(synth) -> None:
@@ -317,16 +317,16 @@ def test_environment_satisfies_the_handler_contract(synth) -> None:
     }
     result = synth(_sync(config))
     parsed = handler_module.Config.from_env(_env(result))
-    lists = {r.inputs["addressFamily"]: r.outputs["id"] for r in _ours(result, PREFIX_LIST)}
-    sets = {r.inputs["ipAddressVersion"]: r for r in _ours(result, IP_SET)}
+    lists = {
+        r.inputs["addressFamily"]: r.outputs["id"] for r in owned(result, PREFIX_LIST, by=SYNC)
+    }
+    sets = {r.inputs["ipAddressVersion"]: r for r in owned(result, IP_SET, by=SYNC)}
     assert parsed.services == tuple(config["services"])
     assert parsed.regions == tuple(config["regions"])
     assert parsed.ipv6 is True
     assert parsed.prefix_list_ipv4_id == lists["IPv4"]
     assert parsed.prefix_list_ipv6_id == lists["IPv6"]
-    assert parsed.security_group_ids == tuple(
-        r.outputs["id"] for r in _ours(result, SECURITY_GROUP)
-    )
+    assert parsed.security_group_ids == tuple(r.outputs["id"] for r in owned(result, SG, by=SYNC))
     assert parsed.ports == tuple(config["ports"])
     assert parsed.rules_per_group == config["rulesPerGroup"]
     for family, waf_set in ((4, parsed.waf_ipv4_set), (6, parsed.waf_ipv6_set)):
@@ -337,7 +337,7 @@ def test_environment_satisfies_the_handler_contract(synth) -> None:
             ip_set.outputs["id"],
             config["wafScope"],
         )
-    assert parsed.state_bucket == _one(result, BUCKET).outputs["bucket"]
+    assert parsed.state_bucket == owned_one(result, BUCKET, by=SYNC).outputs["bucket"]
     # One lease for every selection: a run with the old selection and one with the new one
     # write the same targets, so they must serialize on the same object.
     other = handler_module.Config.from_env(_env(synth(_sync({**config, "services": ["S3"]}))))
@@ -351,13 +351,13 @@ def test_environment_has_no_ipv6_target_when_ipv6_is_off(synth) -> None:
     assert parsed.ipv6 is False
     assert parsed.prefix_list_ipv6_id == ""
     assert parsed.waf_ipv6_set is None
-    assert [r.inputs["addressFamily"] for r in _ours(result, PREFIX_LIST)] == ["IPv4"]
-    assert [r.inputs["ipAddressVersion"] for r in _ours(result, IP_SET)] == ["IPV4"]
+    assert [r.inputs["addressFamily"] for r in owned(result, PREFIX_LIST, by=SYNC)] == ["IPv4"]
+    assert [r.inputs["ipAddressVersion"] for r in owned(result, IP_SET, by=SYNC)] == ["IPV4"]
 
 
 def test_prefix_lists_start_minimal_and_leave_entries_to_the_function(synth) -> None:
     result = synth(_sync())
-    prefix_lists = _ours(result, PREFIX_LIST)
+    prefix_lists = owned(result, PREFIX_LIST, by=SYNC)
     assert sorted(r.inputs["addressFamily"] for r in prefix_lists) == ["IPv4", "IPv6"]
     for prefix_list in prefix_lists:
         assert prefix_list.inputs["maxEntries"] >= 1
@@ -368,8 +368,8 @@ def test_prefix_lists_start_minimal_and_leave_entries_to_the_function(synth) -> 
 def test_security_group_pool_comes_from_config_and_leaves_rules_to_the_function(synth) -> None:
     count = 3
     result = synth(_sync({"targets": ["securityGroup"], "securityGroupCount": count}))
-    vpc = result.one("aws:ec2/vpc:Vpc")
-    groups = _ours(result, SECURITY_GROUP)
+    vpc = result.one(VPC)
+    groups = owned(result, SG, by=SYNC)
     assert len(groups) == count
     for group in groups:
         assert group.inputs["vpcId"] == vpc.outputs["id"]
@@ -380,7 +380,7 @@ def test_security_group_pool_comes_from_config_and_leaves_rules_to_the_function(
 
 def test_no_network_without_the_security_group_target(synth) -> None:
     result = synth(_sync({"targets": ["prefixList", "wafIpSet"]}))
-    assert result.of_type("aws:ec2/vpc:Vpc") == []
+    assert result.of_type(VPC) == []
 
 
 @pytest.mark.parametrize(("scope", "region"), [("REGIONAL", None), ("CLOUDFRONT", "us-east-1")])
@@ -388,7 +388,7 @@ def test_waf_ip_sets_are_empty_and_cloudfront_scope_lives_in_us_east_1(
     synth, scope: str, region: str | None
 ) -> None:
     result = synth(_sync({"targets": ["wafIpSet"], "wafScope": scope}))
-    ip_sets = _ours(result, IP_SET)
+    ip_sets = owned(result, IP_SET, by=SYNC)
     assert sorted(s.inputs["ipAddressVersion"] for s in ip_sets) == ["IPV4", "IPV6"]
     for ip_set in ip_sets:
         assert ip_set.inputs["scope"] == scope
@@ -402,16 +402,20 @@ def test_waf_ip_sets_are_empty_and_cloudfront_scope_lives_in_us_east_1(
 
 def test_outputs_name_only_the_enabled_targets(synth) -> None:
     only_list = synth(_sync({"ipv6": False}))
-    (prefix_list,) = _ours(only_list, PREFIX_LIST)
+    (prefix_list,) = owned(only_list, PREFIX_LIST, by=SYNC)
     assert only_list.outputs["ipRangeSync"] == {"prefixListId": prefix_list.outputs["id"]}
 
     everything = synth(_sync({"targets": ALL_TARGETS}))
-    lists = {r.inputs["addressFamily"]: r.outputs["id"] for r in _ours(everything, PREFIX_LIST)}
-    sets = {r.inputs["ipAddressVersion"]: r.outputs["arn"] for r in _ours(everything, IP_SET)}
+    lists = {
+        r.inputs["addressFamily"]: r.outputs["id"] for r in owned(everything, PREFIX_LIST, by=SYNC)
+    }
+    sets = {
+        r.inputs["ipAddressVersion"]: r.outputs["arn"] for r in owned(everything, IP_SET, by=SYNC)
+    }
     assert everything.outputs["ipRangeSync"] == {
         "prefixListId": lists["IPv4"],
         "prefixListIdIpv6": lists["IPv6"],
-        "securityGroupIds": [g.outputs["id"] for g in _ours(everything, SECURITY_GROUP)],
+        "securityGroupIds": [g.outputs["id"] for g in owned(everything, SG, by=SYNC)],
         "wafIpSetArn": sets["IPV4"],
         "wafIpSetArnIpv6": sets["IPV6"],
     }
@@ -443,11 +447,11 @@ def test_bad_config_fails_before_any_resource(synth_error, config, message: str)
 
 
 def test_example_synthesizes_the_pattern(synth) -> None:
-    config = load_stack_file(ROOT / "examples" / "ip-range-sync.yaml")
+    config = load_stack_file(EXAMPLES / "ip-range-sync.yaml")
     result = synth(config)
-    assert result.one(COMPONENT)
+    assert result.one(SYNC)
     settings = config["lambda-exposure:ipRangeSync"]
     assert _env(result)["SERVICES"] == ",".join(settings["services"])
     assert set(result.outputs["ipRangeSync"]) == {"prefixListId", "prefixListIdIpv6"}
-    assert _one(result, SUBSCRIPTION).inputs["topic"] == TOPIC
+    assert owned_one(result, TOPIC_SUBSCRIPTION, by=SYNC).inputs["topic"] == TOPIC
     assert not any("ipRangeSync.regions" in w for w in result.warnings)

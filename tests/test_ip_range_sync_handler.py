@@ -32,6 +32,7 @@ from moto import mock_aws
 
 from handlers import ip_range_sync as irs
 from tests.fixtures_path import REPO_ROOT, require_fixture
+from tests.strategies import json_values
 
 OLD = ("ip-ranges", "ip-ranges-2025-11-05.json")
 NEW = ("ip-ranges", "ip-ranges-2026-07-19.json")
@@ -168,6 +169,18 @@ class Env:
             base |= {"WAF_IPV4_SET": self.waf_sets[4], "WAF_IPV6_SET": self.waf_sets[6]}
         base.update(env)
         return irs.Config.from_env(base)
+
+    def store_state_after_each_prefix_list_write(self, monkeypatch, body: bytes) -> None:
+        """Another run overlapping this one: right after each prefix-list write of this run, it
+        stores ``body`` (its document) as the state."""
+        real = self.ec2.modify_managed_prefix_list
+
+        def modify_then_store(**kwargs):
+            response = real(**kwargs)
+            irs.write_state(self.s3, BUCKET, irs.DEFAULT_STATE_KEY, body, irs.parse_document(body))
+            return response
+
+        monkeypatch.setattr(self.ec2, "modify_managed_prefix_list", modify_then_store)
 
     # live state, read independently of the handler
     def pl_entries(self, family: int) -> set[str]:
@@ -497,14 +510,7 @@ def test_a_run_overtaken_by_a_newer_one_stops_before_its_next_target(aws, fetche
     old, new = doc_bytes(OLD), doc_bytes(NEW)
     run(env, cfg, old, fetched)
     sg_before = env.sg_rules()
-    real_modify = env.ec2.modify_managed_prefix_list
-
-    def modify_then_other_run_finishes(**kwargs):
-        response = real_modify(**kwargs)
-        irs.write_state(env.s3, BUCKET, irs.DEFAULT_STATE_KEY, new, irs.parse_document(new))
-        return response
-
-    monkeypatch.setattr(env.ec2, "modify_managed_prefix_list", modify_then_other_run_finishes)
+    env.store_state_after_each_prefix_list_write(monkeypatch, new)
     result = run(env, cfg, new, fetched)
     assert result["outcome"] == "superseded"
     assert env.sg_rules() == sg_before  # the second target was left to the other run
@@ -756,19 +762,13 @@ def test_sns_record_without_its_sns_object_is_rejected(fetched):
         irs.run(event, cfg, NoAws())
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
-    ),
-    max_leaves=10,
-)
+JSON_VALUES = json_values(text_size=8, leaves=10)
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    event=json_values
-    | st.dictionaries(st.sampled_from(["Records", "source", "trigger"]), json_values)
+    event=JSON_VALUES
+    | st.dictionaries(st.sampled_from(["Records", "source", "trigger"]), JSON_VALUES)
 )
 def test_any_json_event_is_an_event_a_refusal_or_document_rejected(event):
     """The only outcomes of parsing an event: a trigger, UnsupportedEvent, DocumentRejected."""
@@ -780,7 +780,7 @@ def test_any_json_event_is_an_event_a_refusal_or_document_rejected(event):
 
 
 @settings(max_examples=300, deadline=None)
-@given(message=st.dictionaries(st.sampled_from(sorted(GOOD_MESSAGE)), json_values))
+@given(message=st.dictionaries(st.sampled_from(sorted(GOOD_MESSAGE)), JSON_VALUES))
 def test_any_json_message_is_a_notification_or_document_rejected(message):
     try:
         note = irs.parse_message(json.dumps({**GOOD_MESSAGE, **message}))
@@ -833,7 +833,7 @@ def _replace(doc: dict, path: tuple, value: object) -> object:
 
 
 @settings(max_examples=300, deadline=None)
-@given(path=st.sampled_from(PATHS), value=json_values)
+@given(path=st.sampled_from(PATHS), value=JSON_VALUES)
 def test_a_document_with_any_value_anywhere_is_selected_or_rejected(path, value):
     """Issue 12.2: never AttributeError, TypeError or an address error; DocumentRejected."""
     body = json.dumps(_replace(small_document(), path, value)).encode()
@@ -1069,15 +1069,8 @@ def test_state_write_never_overwrites_a_newer_state(aws, fetched, monkeypatch, f
     if not first:
         run(env, cfg, old, fetched)
     newest = newer_than(new, 1)
-    real = env.ec2.modify_managed_prefix_list
-
-    def modify_then_newer_state(**kwargs):
-        response = real(**kwargs)
-        irs.write_state(env.s3, BUCKET, irs.DEFAULT_STATE_KEY, newest, irs.parse_document(newest))
-        return response
-
     # The overtaken check before each target runs before the write; the last write is the race.
-    monkeypatch.setattr(env.ec2, "modify_managed_prefix_list", modify_then_newer_state)
+    env.store_state_after_each_prefix_list_write(monkeypatch, newest)
     monkeypatch.setattr(irs, "overtaken", lambda *a: False)
     result = run(env, cfg, new, fetched)
     assert result["outcome"] == "superseded"

@@ -7,13 +7,33 @@ concrete requests: the assertions are about who gets in, not about the JSON's sh
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
-from pulumi.runtime import settings as runtime_settings
 
+from tests.graph import (
+    API_ACCOUNT,
+    API_RESOURCE,
+    DEPLOYMENT,
+    FUNCTION,
+    GET_VPC,
+    INTEGRATION,
+    IP_API_COMPONENT,
+    LOG_GROUP,
+    METHOD,
+    METHOD_SETTINGS,
+    PERMISSION,
+    REST_API,
+    REST_API_POLICY,
+    ROLE,
+    SG,
+    STAGE,
+    SUBNET,
+    VPC,
+    VPC_ENDPOINT,
+    VPC_ENDPOINT_POLICY,
+)
+from tests.harness import shared_synthesis
 from tests.policy_eval import (
     Request,
     UnsupportedPolicy,
@@ -21,26 +41,12 @@ from tests.policy_eval import (
     gateway_allows,
     matching_sids,
 )
-from tools import synth as synth_module
+from tests.samples import EXAMPLES
 from tools.synth import ACCOUNT, Synth, load_stack_file, synthesize
 
-ROOT = Path(__file__).resolve().parent.parent
-REST_API = "aws:apigateway/restApi:RestApi"
-POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
-DEPLOYMENT = "aws:apigateway/deployment:Deployment"
-STAGE = "aws:apigateway/stage:Stage"
-METHOD = "aws:apigateway/method:Method"
-INTEGRATION = "aws:apigateway/integration:Integration"
-RESOURCE = "aws:apigateway/resource:Resource"
-SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
-PERMISSION = "aws:lambda/permission:Permission"
-ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-ACCOUNT_SETTINGS = "aws:apigateway/account:Account"
-COMPONENT = "lambda-exposure:index:IpRestrictedApi"
-
-SEED_IP = "217.128.123.174"
+# The address of Yan Cui's example, "How to create IP-protected endpoints with API Gateway
+# and Lambda" (https://theburningmonk.com/2018/07/how-to-create-ip-protected-endpoints-with-api-gateway-and-lambda/).
+ARTICLE_IP = "217.128.123.174"
 OTHER_ACCOUNT = "444455556666"
 
 
@@ -53,7 +59,7 @@ class Api:
 
     def __init__(self, result: Synth) -> None:
         self.result = result
-        self.policy = json.loads(result.one(POLICY).inputs["policy"])
+        self.policy = json.loads(result.one(REST_API_POLICY).inputs["policy"])
         self.execution_arn = result.one(REST_API).outputs["executionArn"]
         self.stage = result.one(STAGE).inputs["stageName"]
 
@@ -70,14 +76,14 @@ class Api:
 
 
 def synth_api(**options: Any) -> Api:
-    return Api(synthesize(api_on(**options)))
+    return Api(shared_synthesis(api_on(**options)))
 
 
 def methods_by_key(result: Synth) -> dict[tuple[str, str], Any]:
     """(resource path, verb) -> Method resource, resolving each method's resource path."""
     api = result.one(REST_API)
     paths = {api.outputs["rootResourceId"]: "/"}
-    resources = result.of_type(RESOURCE)
+    resources = result.of_type(API_RESOURCE)
     while len(paths) < len(resources) + 1:
         for res in resources:
             parent = res.inputs["parentId"]
@@ -114,18 +120,18 @@ def test_evaluator_on_the_aws_deny_list_example() -> None:
     )
 
 
-def test_evaluator_on_the_seed_policy_and_conditions() -> None:
-    # Seed 001's document (bare IP, no /32), plus a Null-conditioned Allow and a negated condition.
-    seed = {
+def test_evaluator_on_the_articles_policy_and_conditions() -> None:
+    # The article's document (bare IP, no /32), a Null-conditioned Allow and a negated condition.
+    article = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke",
                        "Resource": [f"{DOC_ARN}/*/GET/index.html"],
-                       "Condition": {"IpAddress": {"aws:SourceIp": [SEED_IP]}}}],
+                       "Condition": {"IpAddress": {"aws:SourceIp": [ARTICLE_IP]}}}],
     }  # fmt: skip
     index = f"{DOC_ARN}/test/GET/index.html"
-    assert evaluate(seed, Request(index, source_ip=SEED_IP)) == "ALLOW"
-    assert evaluate(seed, Request(index, source_ip="217.128.123.175")) == "IMPLICIT_DENY"
-    assert evaluate(seed, Request(f"{DOC_ARN}/test/POST/index.html", source_ip=SEED_IP)) == (
+    assert evaluate(article, Request(index, source_ip=ARTICLE_IP)) == "ALLOW"
+    assert evaluate(article, Request(index, source_ip="217.128.123.175")) == "IMPLICIT_DENY"
+    assert evaluate(article, Request(f"{DOC_ARN}/test/POST/index.html", source_ip=ARTICLE_IP)) == (
         "IMPLICIT_DENY"
     )
     anonymous_only = {
@@ -203,12 +209,12 @@ def test_evaluator_refuses_what_it_does_not_model() -> None:
 # -- who gets in: the generated policy, evaluated ----------------------------------------------
 
 
-def test_seed_example_only_that_ip_may_get_index_html() -> None:
-    config = load_stack_file(ROOT / "examples" / "ip-restricted-api.yaml")
-    api = Api(synthesize(config))
+def test_the_articles_example_only_that_ip_may_get_index_html() -> None:
+    config = load_stack_file(EXAMPLES / "ip-restricted-api.yaml")
+    api = Api(shared_synthesis(config))
     (route,) = config["lambda-exposure:ipRestrictedApi"]["routes"]
-    seed_ip = route["allow"][0].split("/")[0]
-    assert api.lets_in(route["method"], route["path"], seed_ip)
+    article_ip = route["allow"][0].split("/")[0]
+    assert api.lets_in(route["method"], route["path"], article_ip)
     assert not api.lets_in(route["method"], route["path"], "217.128.123.175")
     assert api.decision(route["method"], route["path"], source_ip="198.51.100.7") == (
         "EXPLICIT_DENY"
@@ -223,10 +229,10 @@ def test_seed_example_only_that_ip_may_get_index_html() -> None:
 
 def test_example_loads_and_enables_the_pattern() -> None:
     for name in ("ip-restricted-api.yaml", "ip-restricted-api-private.yaml"):
-        config = load_stack_file(ROOT / "examples" / name)
+        config = load_stack_file(EXAMPLES / name)
         assert config["lambda-exposure:ipRestrictedApi"]["enabled"] is True
-        result = synthesize(config)
-        assert result.one(COMPONENT)
+        result = shared_synthesis(config)
+        assert result.one(IP_API_COMPONENT)
         assert result.outputs["apiUrl"] == result.one(STAGE).outputs["invokeUrl"]
 
 
@@ -362,9 +368,11 @@ def test_iam_routes_use_only_documented_policy_elements_and_no_allow_for_signed_
 
 
 def test_iam_route_gets_its_own_resources_without_shadowing_the_proxy() -> None:
-    result = synthesize(api_on(routes=[{"method": "ANY", "path": "/admin/*", "auth": "AWS_IAM"}]))
+    result = shared_synthesis(
+        api_on(routes=[{"method": "ANY", "path": "/admin/*", "auth": "AWS_IAM"}])
+    )
     methods = methods_by_key(result)
-    fn_invoke = result.one("aws:lambda/function:Function").outputs["invokeArn"]
+    fn_invoke = result.one(FUNCTION).outputs["invokeArn"]
     assert methods[("/admin/{proxy+}", "ANY")].inputs["authorization"] == "AWS_IAM"
     # /admin itself and everything else keep a NONE method to the same function.
     for key in (("/", "ANY"), ("/{proxy+}", "ANY"), ("/admin", "ANY")):
@@ -380,7 +388,7 @@ def test_iam_route_gets_its_own_resources_without_shadowing_the_proxy() -> None:
 
 def test_private_api_requires_its_vpc_endpoint() -> None:
     api = synth_api(endpointType="PRIVATE", allow=["10.20.128.0/17"])
-    endpoint = api.result.one(ENDPOINT)
+    endpoint = api.result.one(VPC_ENDPOINT)
     vpce = endpoint.outputs["id"]
     inside = {"vpc_source_ip": "10.20.130.4", "source_ip": "10.20.130.4"}
     assert api.decision("GET", "/", source_vpce=vpce, **inside) == "ALLOW"
@@ -404,7 +412,7 @@ def test_private_iam_route_still_needs_the_endpoint() -> None:
     api = synth_api(
         endpointType="PRIVATE", routes=[{"method": "GET", "path": "/admin", "auth": "AWS_IAM"}]
     )
-    vpce = api.result.one(ENDPOINT).outputs["id"]
+    vpce = api.result.one(VPC_ENDPOINT).outputs["id"]
 
     def iam_call(**fields: Any) -> bool:
         request = api.request("GET", "/admin", principal_account=ACCOUNT, **fields)
@@ -415,11 +423,11 @@ def test_private_iam_route_still_needs_the_endpoint() -> None:
 
 
 def test_private_endpoint_placement_dns_and_security_group() -> None:
-    result = synthesize(api_on(endpointType="PRIVATE"))
-    endpoint = result.one(ENDPOINT)
+    result = shared_synthesis(api_on(endpointType="PRIVATE"))
+    endpoint = result.one(VPC_ENDPOINT)
     subnets = {
         r.outputs["id"]
-        for r in result.of_type("aws:ec2/subnet:Subnet")
+        for r in result.of_type(SUBNET)
         if r.inputs["tags"].get("lambda-exposure:tier") == "private"
     }
     assert endpoint.inputs["serviceName"] == f"com.amazonaws.{result.region}.execute-api"
@@ -427,18 +435,14 @@ def test_private_endpoint_placement_dns_and_security_group() -> None:
     assert set(endpoint.inputs["subnetIds"]) == subnets
     assert endpoint.inputs["privateDnsEnabled"] is True
     (group,) = [
-        g
-        for g in result.of_type(SECURITY_GROUP)
-        if g.outputs["id"] in endpoint.inputs["securityGroupIds"]
+        g for g in result.of_type(SG) if g.outputs["id"] in endpoint.inputs["securityGroupIds"]
     ]
-    vpc_cidr = result.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"]
+    vpc_cidr = result.one(VPC).inputs["cidrBlock"]
     (rule,) = group.inputs["ingress"]
     assert (rule["fromPort"], rule["toPort"], rule["protocol"]) == (443, 443, "tcp")
     assert rule["cidrBlocks"] == [vpc_cidr]
     assert not group.inputs.get("egress")
-    endpoint_policy = json.loads(
-        result.one("aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy").inputs["policy"]
-    )
+    endpoint_policy = json.loads(result.one(VPC_ENDPOINT_POLICY).inputs["policy"])
     execution_arn = result.one(REST_API).outputs["executionArn"]
     (statement,) = endpoint_policy["Statement"]
     assert statement["Resource"] == f"{execution_arn}/*"
@@ -446,66 +450,52 @@ def test_private_endpoint_placement_dns_and_security_group() -> None:
 
 
 def test_regional_api_has_no_network_and_no_endpoint() -> None:
-    result = synthesize(api_on())
-    assert not result.of_type(ENDPOINT)
-    assert not result.of_type("aws:ec2/vpc:Vpc")
+    result = shared_synthesis(api_on())
+    assert not result.of_type(VPC_ENDPOINT)
+    assert not result.of_type(VPC)
 
 
-def test_private_dns_on_an_existing_vpc_without_dns_is_refused() -> None:
+def test_private_dns_on_an_existing_vpc_without_dns_is_refused(synth_failure) -> None:
     network = {
         "vpcId": "vpc-0123456789abcdef0",
         "privateSubnetIds": ["subnet-0123456789abcdef0"],
     }
     overrides = {
-        "aws:ec2/getVpc:getVpc": {
+        GET_VPC: {
             "id": network["vpcId"],
             "cidrBlock": "10.50.0.0/16",
             "enableDnsSupport": True,
             "enableDnsHostnames": False,
         }
     }
-    registered: list[str] = []
-    original = synth_module.RecordingMonitor.RegisterResource
-
-    def spy(self: Any, request: Any) -> Any:
-        registered.append(request.type)
-        return original(self, request)
-
-    synth_module.RecordingMonitor.RegisterResource = spy  # type: ignore[method-assign]
-    try:
-        with pytest.raises(pulumi.RunError) as caught:
-            synthesize(
-                {"network": network, **api_on(endpointType="PRIVATE")}, call_overrides=overrides
-            )
-    finally:
-        synth_module.RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
-        # A program failing inside an apply leaves output tasks bound to its event loop in the
-        # runtime's shared settings; the next synthesis would wait on them forever.
-        runtime_settings.SETTINGS.outputs = set()
-    message = str(caught.value)
+    failure = synth_failure(
+        {"network": network, **api_on(endpointType="PRIVATE")}, call_overrides=overrides
+    )
+    message = str(failure)
     assert "lambda-exposure:ipRestrictedApi.endpointType" in message
     assert network["vpcId"] in message and "enableDnsHostnames" in message
-    assert ENDPOINT not in registered
+    assert VPC_ENDPOINT not in failure.registered_types()
 
 
 # -- deployment, stage, permissions --------------------------------------------------------------
 
 
 def test_changing_only_allow_redeploys() -> None:
-    before = synthesize(api_on(allow=["203.0.113.0/24"]))
-    after = synthesize(api_on(allow=["203.0.113.0/24", "198.51.100.0/24"]))
+    before = shared_synthesis(api_on(allow=["203.0.113.0/24"]))
+    after = shared_synthesis(api_on(allow=["203.0.113.0/24", "198.51.100.0/24"]))
     old, new = (r.one(DEPLOYMENT).inputs["triggers"] for r in (before, after))
     assert old["policy"] != new["policy"]
     assert old["routes"] == new["routes"]  # nothing else changed
     # And the hash follows the policy actually registered, not some other input.
+    # A run of its own: the same config must give the same hash.
     same = synthesize(api_on(allow=["203.0.113.0/24"])).one(DEPLOYMENT).inputs["triggers"]
     assert same == old
 
 
 def test_changing_routes_redeploys() -> None:
-    before = synthesize(api_on()).one(DEPLOYMENT).inputs["triggers"]
+    before = shared_synthesis(api_on()).one(DEPLOYMENT).inputs["triggers"]
     after = (
-        synthesize(api_on(routes=[{"method": "GET", "path": "/admin", "auth": "AWS_IAM"}]))
+        shared_synthesis(api_on(routes=[{"method": "GET", "path": "/admin", "auth": "AWS_IAM"}]))
         .one(DEPLOYMENT)
         .inputs["triggers"]
     )
@@ -513,9 +503,9 @@ def test_changing_routes_redeploys() -> None:
 
 
 def test_deployment_waits_for_policy_and_methods_and_stage_uses_it() -> None:
-    result = synthesize(api_on(stageName="v1", endpointType="PRIVATE"))
+    result = shared_synthesis(api_on(stageName="v1", endpointType="PRIVATE"))
     deployment = result.one(DEPLOYMENT)
-    assert result.depends_on(deployment, result.one(POLICY))
+    assert result.depends_on(deployment, result.one(REST_API_POLICY))
     for method in result.of_type(METHOD) + result.of_type(INTEGRATION):
         assert result.depends_on(deployment, method), method.name
     stage = result.one(STAGE)
@@ -526,17 +516,17 @@ def test_deployment_waits_for_policy_and_methods_and_stage_uses_it() -> None:
 
 
 def test_stage_access_logs_and_throttling_follow_config() -> None:
-    result = synthesize(
+    result = shared_synthesis(
         api_on(throttling={"burstLimit": 7, "rateLimit": 3.5}, logRetentionDays=90, accessLogs=True)
     )
     stage = result.one(STAGE)
-    component = result.one(COMPONENT)
+    component = result.one(IP_API_COMPONENT)
     (log_group,) = [g for g in result.of_type(LOG_GROUP) if g.parent == component.urn]
     assert log_group.inputs["retentionInDays"] == 90
     settings = stage.inputs["accessLogSettings"]
     assert settings["destinationArn"] == log_group.outputs["arn"]
     assert "$context.identity.sourceIp" in json.loads(settings["format"]).values()
-    method_settings = result.one(SETTINGS)
+    method_settings = result.one(METHOD_SETTINGS)
     assert method_settings.inputs["methodPath"] == "*/*"
     assert method_settings.inputs["stageName"] == stage.outputs["stageName"]
     assert method_settings.inputs["settings"]["throttlingBurstLimit"] == 7
@@ -546,23 +536,21 @@ def test_stage_access_logs_and_throttling_follow_config() -> None:
 
 def test_access_logs_and_account_cloudwatch_role_are_opt_in() -> None:
     # The default must deploy on an account that never set API Gateway's CloudWatch role.
-    default = synthesize(api_on())
+    default = shared_synthesis(api_on())
     assert "accessLogSettings" not in default.one(STAGE).inputs
-    assert not default.of_type(ACCOUNT_SETTINGS)
-    assert not [r for r in default.of_type("aws:iam/role:Role") if "cloudwatch" in r.name]
-    opted = synthesize(api_on(accessLogs=True, cloudWatchRole=True))
-    account = opted.one(ACCOUNT_SETTINGS)
+    assert not default.of_type(API_ACCOUNT)
+    assert not [r for r in default.of_type(ROLE) if "cloudwatch" in r.name]
+    opted = shared_synthesis(api_on(accessLogs=True, cloudWatchRole=True))
+    account = opted.one(API_ACCOUNT)
     (role,) = [
-        r
-        for r in opted.of_type("aws:iam/role:Role")
-        if r.outputs["arn"] == account.inputs["cloudwatchRoleArn"]
+        r for r in opted.of_type(ROLE) if r.outputs["arn"] == account.inputs["cloudwatchRoleArn"]
     ]
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
     assert opted.depends_on(opted.one(STAGE), account)
-    no_logs = synthesize(api_on(accessLogs=False, cloudWatchRole=True))
+    no_logs = shared_synthesis(api_on(accessLogs=False, cloudWatchRole=True))
     assert "accessLogSettings" not in no_logs.one(STAGE).inputs
-    assert not no_logs.of_type(ACCOUNT_SETTINGS)
+    assert not no_logs.of_type(API_ACCOUNT)
 
 
 def test_each_function_serves_its_prefix_with_a_scoped_permission() -> None:
@@ -570,10 +558,10 @@ def test_each_function_serves_its_prefix_with_a_scoped_permission() -> None:
         {"name": "web", "handler": "app", "path": "/"},
         {"name": "orders", "handler": "app", "path": "/orders"},
     ]
-    result = synthesize({"functions": functions, **api_on(stageName="live")})
+    result = shared_synthesis({"functions": functions, **api_on(stageName="live")})
     invoke = {
         fn.name.removeprefix("functions-"): fn.outputs["invokeArn"]
-        for fn in result.of_type("aws:lambda/function:Function")
+        for fn in result.of_type(FUNCTION)
     }
     key_of = {
         (m.inputs["resourceId"], m.inputs["httpMethod"]): key
@@ -596,13 +584,13 @@ def test_each_function_serves_its_prefix_with_a_scoped_permission() -> None:
 
 
 def test_everything_is_a_child_of_the_component() -> None:
-    result = synthesize(api_on(endpointType="PRIVATE", accessLogs=True, cloudWatchRole=True))
-    component = result.one(COMPONENT)
+    result = shared_synthesis(api_on(endpointType="PRIVATE", accessLogs=True, cloudWatchRole=True))
+    component = result.one(IP_API_COMPONENT)
     mine = [
         r
         for r in result.resources
         if r.type.startswith(("aws:apigateway", "aws:lambda/permission"))
-        or r.type in (ENDPOINT, "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy")
+        or r.type in (VPC_ENDPOINT, VPC_ENDPOINT_POLICY)
     ]
     assert mine and all(r.parent == component.urn for r in mine)
     assert all(r.name.startswith("ip-api") for r in mine)

@@ -20,9 +20,10 @@ import pytest
 
 from components import naming
 from components.config import FunctionConfig
-from tools.synth import Resource, Synth, iter_config_files, load_stack_file, synthesize
+from tests.harness import shared_synthesis
+from tests.samples import SHIPPED
+from tools.synth import Resource, Synth, load_stack_file, synthesize
 
-ROOT = Path(__file__).resolve().parent.parent
 AUTONAME = "-" + "x" * 7  # Pulumi: "-" and 7 random characters
 
 
@@ -269,7 +270,7 @@ def name_problems(result: Synth) -> list[str]:
 
 @pytest.fixture(scope="module")
 def matrix() -> dict[str, Synth]:
-    return {label: synthesize(config) for label, config in MATRIX.items()}
+    return {label: shared_synthesis(config) for label, config in MATRIX.items()}
 
 
 def test_the_matrix_uses_the_longest_inputs_the_config_accepts() -> None:
@@ -304,14 +305,10 @@ def test_the_matrix_needs_explicit_names_and_gets_them(matrix) -> None:
     assert any(len(n) > 32 for n in autonamed_would_be)
 
 
-@pytest.mark.parametrize(
-    "path",
-    [*iter_config_files(ROOT / "examples"), *sorted(ROOT.glob("Pulumi.*.yaml"))],
-    ids=lambda p: p.name,
-)
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_configs_keep_pulumi_autonames(path: Path) -> None:
     # A deployed resource whose autoname fits must keep it: a new explicit name replaces it.
-    result = synthesize(load_stack_file(path))
+    result = shared_synthesis(load_stack_file(path))
     assert name_problems(result) == []
     explicit = [
         r.name for r in result.resources if r.type in RULES and r.inputs.get(RULES[r.type].field)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from pulumi.runtime import settings as runtime_settings
 
 from components.network import check_private_dns
 from components.private_endpoint import (
@@ -20,32 +16,33 @@ from components.private_endpoint import (
     lambda_endpoint_service_name,
     principal_arns,
 )
+from tests.graph import (
+    PRIVATE_ENDPOINT_COMPONENT,
+    SG,
+    SUBNET,
+    VPC,
+    VPC_ENDPOINT,
+    owned_one,
+    policy_of,
+)
 from tests.policy_eval import Request, evaluate
+from tests.samples import EXAMPLES
 from tools import invoke_private
-from tools import synth as synth_module
 from tools.synth import ACCOUNT, Synth, load_stack_file, synthesize
 
-ROOT = Path(__file__).resolve().parent.parent
-ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-FUNCTION = "aws:lambda/function:Function"
 EXISTING_VPC = "vpc-0123456789abcdef0"
 EXISTING_PRIVATE = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 SAME_REGION_FN = "arn:aws:lambda:eu-west-1:111122223333:function:legacy"
 
 
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
+
+
 def endpoint_on(**options: Any) -> dict[str, Any]:
     return {"privateEndpoint": {"enabled": True, **options}}
-
-
-def policy(result: Synth) -> dict[str, Any]:
-    return json.loads(result.one(ENDPOINT).inputs["policy"])
-
-
-def endpoint_group(result: Synth) -> Any:
-    parent = result.one("lambda-exposure:index:PrivateLambdaEndpoint")
-    (group,) = [r for r in result.children_of(parent) if r.type == SECURITY_GROUP]
-    return group
 
 
 def function_arns(result: Synth) -> list[str]:
@@ -73,7 +70,7 @@ def get_vpc(**attributes: Any) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("region", ["eu-west-1", "us-east-1", "ap-southeast-2"])
 def test_service_name_follows_the_region(synth, region: str) -> None:
     result = synth({"aws:region": region, **endpoint_on()})
-    endpoint = result.one(ENDPOINT)
+    endpoint = result.one(VPC_ENDPOINT)
     assert endpoint.inputs["serviceName"] == f"com.amazonaws.{region}.lambda"
     assert endpoint.inputs["vpcEndpointType"] == "Interface"
 
@@ -85,53 +82,51 @@ def test_china_regions_use_the_cn_prefix() -> None:
 
 def test_endpoint_sits_in_the_private_subnets_one_per_zone(synth) -> None:
     result = synth({"network": {"azCount": 3}, **endpoint_on()})
-    endpoint = result.one(ENDPOINT)
+    endpoint = result.one(VPC_ENDPOINT)
     private = [
-        s
-        for s in result.of_type("aws:ec2/subnet:Subnet")
-        if s.inputs["tags"]["lambda-exposure:tier"] == "private"
+        s for s in result.of_type(SUBNET) if s.inputs["tags"]["lambda-exposure:tier"] == "private"
     ]
     assert sorted(endpoint.inputs["subnetIds"]) == sorted(s.outputs["id"] for s in private)
     assert len({s.inputs["availabilityZone"] for s in private}) == 3
-    assert endpoint.inputs["vpcId"] == result.one("aws:ec2/vpc:Vpc").outputs["id"]
+    assert endpoint.inputs["vpcId"] == result.one(VPC).outputs["id"]
 
 
 def test_private_dns_on_by_default_and_the_new_vpc_supports_it(synth) -> None:
     result = synth(endpoint_on())
-    assert result.one(ENDPOINT).inputs["privateDnsEnabled"] is True
-    vpc = result.one("aws:ec2/vpc:Vpc")
+    assert result.one(VPC_ENDPOINT).inputs["privateDnsEnabled"] is True
+    vpc = result.one(VPC)
     assert vpc.inputs["enableDnsSupport"] is True
     assert vpc.inputs["enableDnsHostnames"] is True
 
 
 def test_private_dns_can_be_turned_off(synth) -> None:
     result = synth(endpoint_on(privateDns=False))
-    assert result.one(ENDPOINT).inputs["privateDnsEnabled"] is False
+    assert result.one(VPC_ENDPOINT).inputs["privateDnsEnabled"] is False
 
 
 def test_security_group_admits_only_https_from_the_vpc_and_allowed_cidrs(synth) -> None:
     peers = ["10.30.0.0/16", "192.168.8.0/24"]
     result = synth({"network": {"cidr": "10.40.0.0/16"}, **endpoint_on(allowedCidrs=peers)})
-    group = endpoint_group(result)
+    group = owned_one(result, SG, by=PRIVATE_ENDPOINT_COMPONENT)
     (rule,) = group.inputs["ingress"]
     assert rule["protocol"] == "tcp"
     assert (rule["fromPort"], rule["toPort"]) == (443, 443)
-    vpc = result.one("aws:ec2/vpc:Vpc")
+    vpc = result.one(VPC)
     assert rule["cidrBlocks"] == [vpc.outputs["cidrBlock"], *peers]
     assert not group.inputs.get("egress")
     assert not rule.get("ipv6CidrBlocks")
-    assert result.one(ENDPOINT).inputs["securityGroupIds"] == [group.outputs["id"]]
+    assert result.one(VPC_ENDPOINT).inputs["securityGroupIds"] == [group.outputs["id"]]
 
 
 def test_default_security_group_rule_is_the_vpc_cidr_only(synth) -> None:
     result = synth({"network": {"cidr": "10.41.0.0/16"}, **endpoint_on()})
-    (rule,) = endpoint_group(result).inputs["ingress"]
+    (rule,) = owned_one(result, SG, by=PRIVATE_ENDPOINT_COMPONENT).inputs["ingress"]
     assert rule["cidrBlocks"] == ["10.41.0.0/16"]
 
 
 def test_outputs_are_the_endpoint_id_and_its_dns_names(synth) -> None:
     result = synth(endpoint_on())
-    endpoint = result.one(ENDPOINT)
+    endpoint = result.one(VPC_ENDPOINT)
     assert result.outputs["lambdaEndpointId"] == endpoint.outputs["id"]
     assert result.outputs["lambdaEndpointDns"] == [
         e["dnsName"] for e in endpoint.outputs["dnsEntries"]
@@ -152,7 +147,7 @@ def test_policy_defaults_to_this_account_invoking_every_function_both_forms(synt
             **endpoint_on(),
         }
     )
-    (statement,) = policy(result)["Statement"]
+    (statement,) = policy_of(result.one(VPC_ENDPOINT).inputs)["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == ["lambda:InvokeFunction"]
     # (test_default_principal_is_the_account_of_the_credentials: the account is looked up.)
@@ -175,7 +170,7 @@ def test_default_principal_is_the_account_of_the_credentials(synth) -> None:
         endpoint_on(),
         call_overrides={"aws:index/getCallerIdentity:getCallerIdentity": identity},
     )
-    (statement,) = policy(result)["Statement"]
+    (statement,) = policy_of(result.one(VPC_ENDPOINT).inputs)["Statement"]
     assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{other}:root"]}
 
 
@@ -186,7 +181,7 @@ def test_configured_principals_replace_the_default(synth) -> None:
         "arn:aws:sts::111122223333:assumed-role/caller/session",
     ]
     result = synth(endpoint_on(allowedPrincipals=principals))
-    (statement,) = policy(result)["Statement"]
+    (statement,) = policy_of(result.one(VPC_ENDPOINT).inputs)["Statement"]
     assert statement["Principal"]["AWS"] == [
         principals[0],
         "arn:aws:iam::444455556666:root",
@@ -198,7 +193,7 @@ def test_configured_principals_replace_the_default(synth) -> None:
 def test_allowed_actions_add_a_read_statement_on_the_same_functions(synth) -> None:
     actions = ["lambda:GetFunction", "lambda:GetFunctionConfiguration"]
     result = synth(endpoint_on(allowedActions=actions))
-    invoke, read = policy(result)["Statement"]
+    invoke, read = policy_of(result.one(VPC_ENDPOINT).inputs)["Statement"]
     assert invoke["Action"] == ["lambda:InvokeFunction"]
     assert read["Action"] == actions
     assert read["Resource"] == invoke["Resource"]
@@ -212,7 +207,7 @@ def test_the_policy_denies_every_other_lambda_call_through_the_endpoint(
     # With private DNS, every Lambda API call of the VPC goes through this endpoint (README
     # "Caveats"): its policy decides what still works from there.
     result = synth(endpoint_on(allowedActions=allowed_actions))
-    document = policy(result)
+    document = policy_of(result.one(VPC_ENDPOINT).inputs)
     (exposed,) = function_arns(result)
     other = exposed.replace(":function:", ":function:not-exposed-")
 
@@ -244,7 +239,7 @@ def test_function_in_another_region_is_left_out_with_a_warning(synth) -> None:
             **endpoint_on(),
         }
     )
-    resources = policy(result)["Statement"][0]["Resource"]
+    resources = policy_of(result.one(VPC_ENDPOINT).inputs)["Statement"][0]["Resource"]
     assert far not in resources and f"{far}:*" not in resources
     assert result.outputs["functionArns"]["app"] in resources
     assert any("privateEndpoint" in w and "'far'" in w for w in result.warnings)
@@ -266,29 +261,6 @@ def test_account_ids_become_root_arns_in_the_partition() -> None:
 # -- existing VPC and private DNS --------------------------------------------------------------
 
 
-@pytest.fixture
-def registered() -> Iterator[list[str]]:
-    """Type tokens of every registration, kept even when the program then fails.
-
-    A program that fails inside an ``apply`` leaves its pending output tasks (bound to that
-    run's event loop) in the runtime's shared ``SETTINGS.outputs``, which ``set_mocks`` does
-    not reset; the next synthesis would wait on them forever. Cleared here after the run.
-    """
-    seen: list[str] = []
-    original = synth_module.RecordingMonitor.RegisterResource
-
-    def spy(self: Any, request: Any) -> Any:
-        seen.append(request.type)
-        return original(self, request)
-
-    synth_module.RecordingMonitor.RegisterResource = spy  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        synth_module.RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
-        runtime_settings.SETTINGS.outputs = set()
-
-
 @pytest.mark.parametrize(
     ("attributes", "named"),
     [
@@ -297,30 +269,29 @@ def registered() -> Iterator[list[str]]:
     ],
 )
 def test_private_dns_on_a_vpc_without_dns_attributes_is_a_clear_error(
-    registered: list[str], attributes: dict[str, bool], named: str
+    synth_failure, attributes: dict[str, bool], named: str
 ) -> None:
-    with pytest.raises(pulumi.RunError) as caught:
-        synthesize(
-            {**existing_vpc(), **endpoint_on(privateDns=True)},
-            call_overrides=get_vpc(**attributes),
-        )
-    message = str(caught.value)
+    failure = synth_failure(
+        {**existing_vpc(), **endpoint_on(privateDns=True)}, call_overrides=get_vpc(**attributes)
+    )
+    message = str(failure)
     assert "privateEndpoint.privateDns" in message
     assert EXISTING_VPC in message and named in message
-    assert ENDPOINT not in registered  # the endpoint is never sent to the engine
+    # The endpoint is never sent to the engine.
+    assert VPC_ENDPOINT not in failure.registered_types()
 
 
 def test_private_dns_on_an_existing_vpc_that_supports_it(synth) -> None:
     result = synthesize(
         {**existing_vpc(), **endpoint_on(privateDns=True)}, call_overrides=get_vpc()
     )
-    endpoint = result.one(ENDPOINT)
+    endpoint = result.one(VPC_ENDPOINT)
     assert endpoint.inputs["privateDnsEnabled"] is True
     assert endpoint.inputs["vpcId"] == EXISTING_VPC
     assert endpoint.inputs["subnetIds"] == EXISTING_PRIVATE
     # Nothing is created in someone else's VPC but the endpoint and its security group.
-    assert not result.of_type("aws:ec2/vpc:Vpc")
-    (rule,) = endpoint_group(result).inputs["ingress"]
+    assert not result.of_type(VPC)
+    (rule,) = owned_one(result, SG, by=PRIVATE_ENDPOINT_COMPONENT).inputs["ingress"]
     assert rule["cidrBlocks"] == ["10.50.0.0/16"]
 
 
@@ -329,7 +300,7 @@ def test_private_dns_off_needs_no_dns_attributes() -> None:
         {**existing_vpc(), **endpoint_on(privateDns=False)},
         call_overrides=get_vpc(enableDnsSupport=False, enableDnsHostnames=False),
     )
-    assert result.one(ENDPOINT).inputs["privateDnsEnabled"] is False
+    assert result.one(VPC_ENDPOINT).inputs["privateDnsEnabled"] is False
 
 
 def test_an_existing_vpc_needs_an_explicit_private_dns_choice(synth_error) -> None:
@@ -350,13 +321,13 @@ def test_an_explicit_choice_is_taken_as_given(choice: bool) -> None:
     result = synthesize(
         {**existing_vpc(), **endpoint_on(privateDns=choice)}, call_overrides=get_vpc()
     )
-    assert result.one(ENDPOINT).inputs["privateDnsEnabled"] is choice
+    assert result.one(VPC_ENDPOINT).inputs["privateDnsEnabled"] is choice
     assert not [w for w in result.warnings if "privateEndpoint.privateDns" in w]
 
 
 def test_the_default_in_a_new_vpc_comes_with_a_note_on_what_it_captures(synth) -> None:
     result = synth(endpoint_on())
-    assert result.one(ENDPOINT).inputs["privateDnsEnabled"] is True
+    assert result.one(VPC_ENDPOINT).inputs["privateDnsEnabled"] is True
     (note,) = [w for w in result.warnings if "privateEndpoint.privateDns" in w]
     assert "not set, so true in the VPC this stack creates" in note
     assert "any other Lambda call from that VPC" in note and "false: " in note
@@ -407,11 +378,11 @@ def test_existing_vpc_without_private_subnets_is_refused(synth_error) -> None:
 
 
 def test_example_enables_the_private_endpoint(synth) -> None:
-    config = load_stack_file(ROOT / "examples" / "private-endpoint.yaml")
+    config = load_stack_file(EXAMPLES / "private-endpoint.yaml")
     assert config["lambda-exposure:privateEndpoint"]["enabled"] is True
     result = synth(config)
-    assert result.one("lambda-exposure:index:PrivateLambdaEndpoint")
-    (rule,) = endpoint_group(result).inputs["ingress"]
+    assert result.one(PRIVATE_ENDPOINT_COMPONENT)
+    (rule,) = owned_one(result, SG, by=PRIVATE_ENDPOINT_COMPONENT).inputs["ingress"]
     expected = config["lambda-exposure:privateEndpoint"]["allowedCidrs"]
     assert rule["cidrBlocks"][1:] == expected
     assert result.outputs["lambdaEndpointId"].startswith("vpce-")

@@ -18,23 +18,28 @@ import pytest
 
 from components import quotas
 from components.config import ConfigError, QuotasConfig, parse_config
-from tools.synth import Resource, Synth
+from tests.graph import (
+    API_RESOURCE,
+    DISTRIBUTION,
+    IP_SET,
+    LISTENER,
+    LISTENER_RULE,
+    PRIVATE_ENDPOINT_COMPONENT,
+    REST_API_POLICY,
+    SG,
+    TARGET_GROUP,
+    alb,
+    group_of,
+    nlb,
+    owned_one,
+    rules_of,
+)
+from tests.samples import CERT, EXISTING_VPC
+from tools.synth import Synth
 
 REGION = "eu-west-1"
-SG = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-LB = "aws:lb/loadBalancer:LoadBalancer"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-RULE = "aws:lb/listenerRule:ListenerRule"
-LISTENER = "aws:lb/listener:Listener"
-POLICY = "aws:apigateway/restApiPolicy:RestApiPolicy"
-DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-IP_SET = "aws:wafv2/ipSet:IpSet"
-EXISTING_IPV6_VPC = {
-    "vpcId": "vpc-0123456789abcdef0",
-    "privateSubnetIds": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
-}
-CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1b2a-4c3d-8e9f-a0b1c2d3e4f5"
+# DUAL_STACK needs an existing (dual-stack) VPC; the accelerator entry uses only private subnets.
+EXISTING_IPV6_VPC = {k: EXISTING_VPC[k] for k in ("vpcId", "privateSubnetIds")}
 
 
 def v4(count: int, start: int = 0) -> list[str]:
@@ -52,24 +57,6 @@ def routed(count: int, root: bool = False) -> list[dict[str, str]]:
     """``count`` bundled functions, each on its own path off '/' (plus one at '/')."""
     functions = [{"name": f"fn{i}", "handler": "app", "path": f"/p{i}"} for i in range(count)]
     return [{"name": "app", "handler": "app", "path": "/"}, *functions] if root else functions
-
-
-def ingress_rules(result: Synth, group: Resource, family: str) -> list[Resource]:
-    return [
-        r
-        for r in result.of_type(INGRESS)
-        if r.inputs["securityGroupId"] == group.outputs["id"] and family in r.inputs
-    ]
-
-
-def group_of(result: Synth, load_balancer: Resource) -> Resource:
-    (group_id,) = load_balancer.inputs["securityGroups"]
-    return next(g for g in result.of_type(SG) if g.outputs["id"] == group_id)
-
-
-def load_balancer(result: Synth, kind: str) -> Resource:
-    (found,) = [r for r in result.of_type(LB) if r.inputs["loadBalancerType"] == kind]
-    return found
 
 
 def refused(message: str, key: str, *fragments: str) -> None:
@@ -110,8 +97,8 @@ def test_security_group_rules_cannot_be_declared_past_1000() -> None:
 def test_alb_allow_list_at_the_rule_quota(synth, https: bool, cidrs: int, ports: int) -> None:
     extra = {"certificateArn": CERT} if https else {}
     result = synth({"staticIp": {"enabled": True, "allowedCidrs": v4(cidrs), **extra}})
-    group = group_of(result, load_balancer(result, "application"))
-    assert len(ingress_rules(result, group, "cidrIpv4")) == cidrs * ports == 60
+    group = group_of(result, alb(result))
+    assert len(rules_of(result, group, family="cidrIpv4")) == cidrs * ports == 60
 
 
 @pytest.mark.parametrize(
@@ -141,9 +128,9 @@ def test_each_address_family_has_its_own_60_rules(synth) -> None:
         },
     }
     result = synth(config)
-    group = group_of(result, load_balancer(result, "application"))
-    assert len(ingress_rules(result, group, "cidrIpv4")) == 60
-    assert len(ingress_rules(result, group, "cidrIpv6")) == 60
+    group = group_of(result, alb(result))
+    assert len(rules_of(result, group, family="cidrIpv4")) == 60
+    assert len(rules_of(result, group, family="cidrIpv6")) == 60
 
 
 def test_one_ipv6_rule_past_the_quota_is_refused_as_ipv6(synth_error) -> None:
@@ -160,8 +147,8 @@ def test_one_ipv6_rule_past_the_quota_is_refused_as_ipv6(synth_error) -> None:
 
 def test_nlb_group_at_and_past_the_rule_quota(synth, synth_error) -> None:
     result = synth({"staticIp": {"enabled": True, "entry": "nlb", "allowedCidrs": v4(60)}})
-    group = group_of(result, load_balancer(result, "network"))
-    assert len(ingress_rules(result, group, "cidrIpv4")) == 60
+    group = group_of(result, nlb(result))
+    assert len(rules_of(result, group, family="cidrIpv4")) == 60
     message = synth_error({"staticIp": {"enabled": True, "entry": "nlb", "allowedCidrs": v4(61)}})
     refused(message, "staticIp.allowedCidrs", "61 inbound IPv4 rules in the NLB's security group")
 
@@ -169,8 +156,8 @@ def test_nlb_group_at_and_past_the_rule_quota(synth, synth_error) -> None:
 def test_a_declared_quota_is_the_new_limit(synth, synth_error) -> None:
     raised = {"quotas": {"securityGroupRules": 100}}
     result = synth({**raised, "staticIp": {"enabled": True, "allowedCidrs": v4(100)}})
-    group = group_of(result, load_balancer(result, "application"))
-    assert len(ingress_rules(result, group, "cidrIpv4")) == 100
+    group = group_of(result, alb(result))
+    assert len(rules_of(result, group, family="cidrIpv4")) == 100
     message = synth_error({**raised, "staticIp": {"enabled": True, "allowedCidrs": v4(101)}})
     refused(
         message,
@@ -182,8 +169,7 @@ def test_a_declared_quota_is_the_new_limit(synth, synth_error) -> None:
 
 def test_lambda_endpoint_group_counts_the_vpc_cidr_and_each_allowed_cidr(synth, synth_error):
     result = synth({"privateEndpoint": {"enabled": True, "allowedCidrs": v4(59)}})
-    parent = result.one("lambda-exposure:index:PrivateLambdaEndpoint")
-    (group,) = [r for r in result.children_of(parent) if r.type == SG]
+    group = owned_one(result, SG, by=PRIVATE_ENDPOINT_COMPONENT)
     assert sum(len(rule["cidrBlocks"]) for rule in group.inputs["ingress"]) == 60
     message = synth_error({"privateEndpoint": {"enabled": True, "allowedCidrs": v4(60)}})
     refused(message, "privateEndpoint.allowedCidrs", "61 inbound IPv4 rules", "quota of 60")
@@ -236,7 +222,7 @@ def _route(index: int) -> dict[str, Any]:
 
 def test_api_policy_at_8192_characters_is_registered_at_exactly_that_length(synth) -> None:
     result = synth({"ipRestrictedApi": api_with_policy_of(8192)})
-    registered = result.one(POLICY).inputs["policy"]
+    registered = result.one(REST_API_POLICY).inputs["policy"]
     assert len(registered) == 8192
     # Compact: no whitespace between tokens, and still the same document.
     assert registered == json.dumps(json.loads(registered), sort_keys=True, separators=(",", ":"))
@@ -244,8 +230,8 @@ def test_api_policy_at_8192_characters_is_registered_at_exactly_that_length(synt
 
 def test_private_api_policy_is_measured_with_its_endpoint_condition(synth) -> None:
     result = synth({"ipRestrictedApi": api_with_policy_of(8192, endpointType="PRIVATE")})
-    assert "aws:SourceVpce" in result.one(POLICY).inputs["policy"]
-    assert len(result.one(POLICY).inputs["policy"]) == 8192
+    assert "aws:SourceVpce" in result.one(REST_API_POLICY).inputs["policy"]
+    assert len(result.one(REST_API_POLICY).inputs["policy"]) == 8192
 
 
 def test_api_policy_one_character_past_the_quota_is_refused(synth_error) -> None:
@@ -262,7 +248,7 @@ def test_api_policy_one_character_past_the_quota_is_refused(synth_error) -> None
 def test_api_policy_with_a_declared_quota(synth, synth_error) -> None:
     raised = {"quotas": {"apiPolicyCharacters": 9000}}
     result = synth({**raised, "ipRestrictedApi": api_with_policy_of(9000)})
-    assert len(result.one(POLICY).inputs["policy"]) == 9000
+    assert len(result.one(REST_API_POLICY).inputs["policy"]) == 9000
     message = synth_error({**raised, "ipRestrictedApi": api_with_policy_of(9001)})
     refused(message, "ipRestrictedApi.routes", "9,001 characters", "declared as")
 
@@ -325,12 +311,11 @@ def test_cache_behaviors_with_a_declared_quota_exactly_at_it(synth, synth_error)
 
 def test_alb_at_100_rules_and_100_target_groups(synth) -> None:
     result = synth({"functions": routed(100), "staticIp": {"enabled": True}})
-    alb = load_balancer(result, "application")
     listeners = {r.outputs["arn"] for r in result.of_type(LISTENER)}
-    rules = [r for r in result.of_type(RULE) if r.inputs["listenerArn"] in listeners]
+    rules = [r for r in result.of_type(LISTENER_RULE) if r.inputs["listenerArn"] in listeners]
     assert len(rules) == 100
     assert len(result.of_type(TARGET_GROUP)) == 100
-    assert alb.inputs["internal"] is True
+    assert alb(result).inputs["internal"] is True
 
 
 def test_alb_one_rule_past_the_quota(synth_error) -> None:
@@ -352,7 +337,7 @@ def test_nlb_health_answers_count_as_alb_rules(synth) -> None:
     (counted,) = [
         u for u in quotas.usages(parse_config(config, REGION)) if u.quota is quotas.ALB_RULES
     ]
-    assert counted.used == len(result.of_type(RULE)) == 4
+    assert counted.used == len(result.of_type(LISTENER_RULE)) == 4
     parse_config({**config, "functions": routed(99)}, REGION)  # 99 + 1 = 100: at the limit
     with pytest.raises(ConfigError, match=r"functions: 101 listener rules"):
         parse_config({**config, "functions": routed(100)}, REGION)
@@ -427,8 +412,6 @@ def test_every_usage_of_the_default_config_is_far_below_its_quota() -> None:
 
 # -- API Gateway resources --------------------------------------------------------------------
 
-API_RESOURCE = "aws:apigateway/resource:Resource"
-
 
 def test_api_at_300_resources_counting_its_root(synth) -> None:
     # '/' and '/{proxy+}' for the root function, '/pN' and '/pN/{proxy+}' for each other one.
@@ -460,4 +443,4 @@ def test_only_the_functions_an_entry_exposes_count_against_its_quotas(synth) -> 
     ]
     assert rules.used == 1
     result = synth(config)
-    assert len(result.of_type(RULE)) == 1 and len(result.of_type(TARGET_GROUP)) == 1
+    assert len(result.of_type(LISTENER_RULE)) == 1 and len(result.of_type(TARGET_GROUP)) == 1

@@ -14,18 +14,35 @@ from typing import Any
 import pytest
 
 from components.ip_range_sync import IP_SPACE_CHANGED_TOPIC_ARN
+from tests.graph import (
+    BUCKET,
+    DISTRIBUTION,
+    ENDPOINT_GROUP,
+    FUNCTION,
+    FUNCTION_URL,
+    GET_AVAILABILITY_ZONES,
+    GET_FUNCTION,
+    INTEGRATION,
+    IP_SET,
+    LB,
+    LISTENER,
+    OAC,
+    PERMISSION,
+    TOPIC_SUBSCRIPTION,
+    VPC_ENDPOINT,
+    WEB_ACL,
+    behaviors,
+    permissions,
+)
+from tests.samples import certificate_arn
 from tools.synth import Resource, Synth, synthesize
 
 STACK_REGION = "ap-southeast-2"
 ELSEWHERE = "us-west-2"
 EXISTING_ARN = f"arn:aws:lambda:{ELSEWHERE}:123456789012:function:billing-api"
-FUNCTION = "aws:lambda/function:Function"
-PERMISSION = "aws:lambda/permission:Permission"
-GET_FUNCTION = "aws:lambda/getFunction:getFunction"
-ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"
 GLOBAL_TYPES = ("aws:iam/",)  # IAM has no region
 GLOBAL_ACCELERATOR = "aws:globalaccelerator/"  # the provider sends these to us-west-2 itself
-CERT = f"arn:aws:acm:{STACK_REGION}:123456789012:certificate/0f0e0d0c-1b2a-4c3d-8e9f-a0b1c2d3e4f5"
+CERT = certificate_arn(STACK_REGION)
 
 
 def run(config: dict[str, Any]) -> Synth:
@@ -61,15 +78,11 @@ def test_an_existing_function_elsewhere_behind_the_api() -> None:
     }
     result = run(config)
     # The API (stack region) may invoke it: the permission is added in the function's region.
-    (grant,) = [p for p in result.of_type(PERMISSION) if p.inputs["function"] == EXISTING_ARN]
+    (grant,) = permissions(result, function=EXISTING_ARN)
     assert grant.region == ELSEWHERE
     assert region_of_arn(grant.inputs["sourceArn"]) == STACK_REGION
     # Its integrations call the Lambda API of the function's region.
-    uris = {
-        r.inputs["uri"]
-        for r in result.of_type("aws:apigateway/integration:Integration")
-        if EXISTING_ARN in r.inputs["uri"]
-    }
+    uris = {r.inputs["uri"] for r in result.of_type(INTEGRATION) if EXISTING_ARN in r.inputs["uri"]}
     assert uris and all(u.startswith(f"arn:aws:apigateway:{ELSEWHERE}:lambda:") for u in uris)
     # The bundled function and its grant stay in the stack region.
     (own,) = result.of_type(FUNCTION)
@@ -90,7 +103,7 @@ def test_an_existing_function_elsewhere_is_refused_by_the_alb_and_left_out_of_th
     )
     assert "lambda-exposure:functions[1].arn:" in message and ELSEWHERE in message
     result = run({"functions": functions, "privateEndpoint": {"enabled": True}})
-    policy = result.one("aws:ec2/vpcEndpoint:VpcEndpoint").inputs["policy"]
+    policy = result.one(VPC_ENDPOINT).inputs["policy"]
     assert EXISTING_ARN not in policy
     assert any(ELSEWHERE in w and "billing" in w for w in result.warnings)
 
@@ -104,30 +117,27 @@ def test_lambda_edge_signer_is_created_in_us_east_1() -> None:
     assert signer.region == "us-east-1"
     qualified = signer.outputs["qualifiedArn"]
     assert region_of_arn(qualified) == "us-east-1"
-    distribution = result.one("aws:cloudfront/distribution:Distribution")
-    behaviors = [
-        distribution.inputs["defaultCacheBehavior"],
-        *distribution.inputs.get("orderedCacheBehaviors", []),
-    ]
     associations = [
-        a["lambdaArn"] for b in behaviors for a in b.get("lambdaFunctionAssociations", [])
+        a["lambdaArn"]
+        for b in behaviors(result.one(DISTRIBUTION))
+        for a in b.get("lambdaFunctionAssociations", [])
     ]
     assert associations and set(associations) == {qualified}
     # The functions it signs for, and their URLs, stay in the stack region.
-    (url,) = result.of_type("aws:lambda/functionUrl:FunctionUrl")
+    (url,) = result.of_type(FUNCTION_URL)
     assert url.region == STACK_REGION
     assert f".lambda-url.{STACK_REGION}." in url.outputs["functionUrl"]
 
 
 def test_cloudfront_waf_and_its_ip_sets_are_in_us_east_1() -> None:
     result = run({"edge": {"enabled": True, "allowedCidrs": ["10.0.0.0/8", "2001:db8::/32"]}})
-    for type_ in ("aws:wafv2/ipSet:IpSet", "aws:wafv2/webAcl:WebAcl"):
+    for type_ in (IP_SET, WEB_ACL):
         found = result.of_type(type_)
         assert found and {(r.region, r.inputs["scope"]) for r in found} == {
             ("us-east-1", "CLOUDFRONT")
         }
-    distribution = result.one("aws:cloudfront/distribution:Distribution")
-    assert distribution.inputs["webAclId"] == result.one("aws:wafv2/webAcl:WebAcl").outputs["arn"]
+    distribution = result.one(DISTRIBUTION)
+    assert distribution.inputs["webAclId"] == result.one(WEB_ACL).outputs["arn"]
 
 
 def test_cloudfront_itself_takes_no_region_and_no_regional_certificate() -> None:
@@ -135,22 +145,20 @@ def test_cloudfront_itself_takes_no_region_and_no_regional_certificate() -> None
     # us-east-1 (the edge pattern has no custom domain yet).
     result = run({"edge": {"enabled": True, "staticSite": True, "signing": "oac"},
                   "functions": [{"name": "app", "handler": "app", "path": "/api"}]})  # fmt: skip
-    distribution = result.one("aws:cloudfront/distribution:Distribution")
+    distribution = result.one(DISTRIBUTION)
     assert distribution.region is None
     assert distribution.inputs["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
-    for oac in result.of_type("aws:cloudfront/originAccessControl:OriginAccessControl"):
+    for oac in result.of_type(OAC):
         assert oac.region is None
     # The site bucket sits next to the functions, in the stack region.
-    bucket = result.one("aws:s3/bucket:Bucket")
+    bucket = result.one(BUCKET)
     assert bucket.region == STACK_REGION
     assert f".s3.{STACK_REGION}." in bucket.outputs["bucketRegionalDomainName"]
 
 
 def test_oac_grants_are_made_in_each_functions_region() -> None:
     result = run({"edge": {"enabled": True}})
-    grants = [
-        p for p in result.of_type(PERMISSION) if p.inputs["principal"] == "cloudfront.amazonaws.com"
-    ]
+    grants = permissions(result, principal="cloudfront.amazonaws.com")
     assert len(grants) == 2
     assert {g.region for g in grants} == {STACK_REGION}
 
@@ -160,16 +168,14 @@ def test_oac_grants_are_made_in_each_functions_region() -> None:
 
 def test_sns_subscription_is_made_in_us_east_1_for_a_function_in_the_stack_region() -> None:
     result = run({"ipRangeSync": {"enabled": True}})
-    subscription = result.one("aws:sns/topicSubscription:TopicSubscription")
+    subscription = result.one(TOPIC_SUBSCRIPTION)
     assert subscription.region == region_of_arn(IP_SPACE_CHANGED_TOPIC_ARN) == "us-east-1"
     assert subscription.inputs["topic"] == IP_SPACE_CHANGED_TOPIC_ARN
     function = result.named("ip-range-sync-function")
     assert function.region is None  # the stack region
     assert subscription.inputs["endpoint"] == function.outputs["arn"]
     assert region_of_arn(function.outputs["arn"]) == STACK_REGION
-    (from_sns,) = [
-        p for p in result.of_type(PERMISSION) if p.inputs["principal"] == "sns.amazonaws.com"
-    ]
+    (from_sns,) = permissions(result, principal="sns.amazonaws.com")
     assert from_sns.region is None
     assert from_sns.inputs["sourceArn"] == IP_SPACE_CHANGED_TOPIC_ARN
 
@@ -177,7 +183,7 @@ def test_sns_subscription_is_made_in_us_east_1_for_a_function_in_the_stack_regio
 @pytest.mark.parametrize(("scope", "region"), [("CLOUDFRONT", "us-east-1"), ("REGIONAL", None)])
 def test_sync_waf_ip_sets_follow_their_scope(scope: str, region: str | None) -> None:
     result = run({"ipRangeSync": {"enabled": True, "targets": ["wafIpSet"], "wafScope": scope}})
-    ip_sets = result.of_type("aws:wafv2/ipSet:IpSet")
+    ip_sets = result.of_type(IP_SET)
     assert len(ip_sets) == 2
     assert {s.region for s in ip_sets} == {region}
 
@@ -235,11 +241,8 @@ def test_the_stack_regions_resources_take_no_region_argument(multi_region) -> No
 
 
 def test_each_region_gets_an_endpoint_group_for_its_own_alb(multi_region) -> None:
-    albs = {
-        (r.region or STACK_REGION): r.outputs["arn"]
-        for r in multi_region.of_type("aws:lb/loadBalancer:LoadBalancer")
-    }
-    groups = multi_region.of_type("aws:globalaccelerator/endpointGroup:EndpointGroup")
+    albs = {(r.region or STACK_REGION): r.outputs["arn"] for r in multi_region.of_type(LB)}
+    groups = multi_region.of_type(ENDPOINT_GROUP)
     by_region = {g.inputs["endpointGroupRegion"]: g for g in groups}
     assert set(by_region) == {STACK_REGION, *EXTRA}
     for region, group in by_region.items():
@@ -253,9 +256,9 @@ def test_each_region_gets_an_endpoint_group_for_its_own_alb(multi_region) -> Non
 
 
 def test_zones_are_looked_up_in_each_region(multi_region) -> None:
-    assert sorted((a.get("region") or STACK_REGION) for a in calls(multi_region, ZONES)) == sorted(
-        [STACK_REGION, *EXTRA]
-    )
+    assert sorted(
+        (a.get("region") or STACK_REGION) for a in calls(multi_region, GET_AVAILABILITY_ZONES)
+    ) == sorted([STACK_REGION, *EXTRA])
 
 
 def test_https_listeners_use_a_certificate_of_their_own_region() -> None:
@@ -273,7 +276,7 @@ def test_https_listeners_use_a_certificate_of_their_own_region() -> None:
             }
         }
     )
-    https = [r for r in result.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 443]
+    https = [r for r in result.of_type(LISTENER) if r.inputs["port"] == 443]
     assert len(https) == 1 + len(EXTRA)
     for listener in https:
         assert region_of_arn(listener.inputs["certificateArn"]) == (listener.region or STACK_REGION)

@@ -3,46 +3,46 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import policy_of
-from tools.synth import Resource, Synth, load_stack_file
+from tests.graph import (
+    EIP,
+    FUNCTION,
+    GET_FUNCTION,
+    INTERNET_GATEWAY,
+    NAT,
+    NETWORK_COMPONENT,
+    ROLE,
+    ROLE_POLICY,
+    ROUTE,
+    ROUTE_TABLE,
+    ROUTE_TABLE_ASSOCIATION,
+    SG,
+    SUBNET,
+    VPC,
+    VPC_ENDPOINT,
+    by_id,
+    owned,
+    policy_of,
+    subnets_of_tier,
+)
+from tests.graph import STATIC_EGRESS_COMPONENT as STATIC_EGRESS
+from tests.samples import EXAMPLES
+from tools.synth import Synth, load_stack_file
 
-ROOT = Path(__file__).resolve().parent.parent
 EXISTING_FN = "arn:aws:lambda:eu-west-1:111122223333:function:legacy"
 
-EIP = "aws:ec2/eip:Eip"
-NAT = "aws:ec2/natGateway:NatGateway"
-ROUTE = "aws:ec2/route:Route"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
-SUBNET = "aws:ec2/subnet:Subnet"
-FUNCTION = "aws:lambda/function:Function"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def egress(**options: Any) -> dict[str, Any]:
     return {"enabled": True, **options}
-
-
-def component(result: Synth) -> Resource:
-    return result.one("lambda-exposure:index:StaticEgress")
-
-
-def mine(result: Synth, type_: str) -> list[Resource]:
-    """Resources of a type that this pattern created (other patterns may add EIPs too)."""
-    return [r for r in result.children_of(component(result)) if r.type == type_]
-
-
-def by_id(result: Synth, type_: str) -> dict[str, Resource]:
-    return {r.outputs["id"]: r for r in result.of_type(type_)}
-
-
-def subnets_of_tier(result: Synth, tier: str) -> list[Resource]:
-    return [s for s in result.of_type(SUBNET) if s.inputs["tags"]["lambda-exposure:tier"] == tier]
 
 
 def zone_of_route_table(result: Synth, table_id: str) -> str:
@@ -50,7 +50,7 @@ def zone_of_route_table(result: Synth, table_id: str) -> str:
     subnets = by_id(result, SUBNET)
     zones = {
         subnets[a.inputs["subnetId"]].inputs["availabilityZone"]
-        for a in result.of_type(ASSOCIATION)
+        for a in result.of_type(ROUTE_TABLE_ASSOCIATION)
         if a.inputs["routeTableId"] == table_id
     }
     assert len(zones) == 1, zones
@@ -62,15 +62,15 @@ def zone_of_route_table(result: Synth, table_id: str) -> str:
 
 def test_single_nat_one_ip_every_zone_routes_to_it(synth) -> None:
     result = synth({"network": {"azCount": 3}, "staticEgress": egress()})
-    eips = mine(result, EIP)
-    nats = mine(result, NAT)
+    eips = owned(result, EIP, by=STATIC_EGRESS)
+    nats = owned(result, NAT, by=STATIC_EGRESS)
     assert len(eips) == 1 and len(nats) == 1
     nat = nats[0]
     assert nat.inputs["allocationId"] == eips[0].outputs["allocationId"]
     assert nat.inputs["connectivityType"] == "public"
     public_ids = {s.outputs["id"] for s in subnets_of_tier(result, "public")}
     assert nat.inputs["subnetId"] in public_ids
-    routes = mine(result, ROUTE)
+    routes = owned(result, ROUTE, by=STATIC_EGRESS)
     private_tables = [
         t for t in result.of_type(ROUTE_TABLE) if t.name.startswith("network-private")
     ]
@@ -86,8 +86,8 @@ def test_single_nat_one_ip_every_zone_routes_to_it(synth) -> None:
 
 def test_nat_per_az_routes_each_zone_to_the_nat_in_that_zone(synth) -> None:
     result = synth({"network": {"azCount": 3}, "staticEgress": egress(natPerAz=True)})
-    eips = mine(result, EIP)
-    nats = mine(result, NAT)
+    eips = owned(result, EIP, by=STATIC_EGRESS)
+    nats = owned(result, NAT, by=STATIC_EGRESS)
     assert len(eips) == len(nats) == 3
     subnets = by_id(result, SUBNET)
     nat_zone = {
@@ -97,7 +97,7 @@ def test_nat_per_az_routes_each_zone_to_the_nat_in_that_zone(synth) -> None:
     assert all(subnets[n.inputs["subnetId"]].inputs["tags"]["lambda-exposure:tier"] == "public"
                for n in nats)  # fmt: skip
     assert len(set(nat_zone.values())) == 3, "one NAT in each zone"
-    routes = mine(result, ROUTE)
+    routes = owned(result, ROUTE, by=STATIC_EGRESS)
     assert len(routes) == 3
     for route in routes:
         assert nat_zone[route.inputs["natGatewayId"]] == zone_of_route_table(
@@ -113,8 +113,8 @@ def test_nat_per_az_routes_each_zone_to_the_nat_in_that_zone(synth) -> None:
 
 def test_nat_waits_for_the_internet_gateway(synth) -> None:
     result = synth({"staticEgress": egress()})
-    igw = result.one("aws:ec2/internetGateway:InternetGateway")
-    for nat in mine(result, NAT):
+    igw = result.one(INTERNET_GATEWAY)
+    for nat in owned(result, NAT, by=STATIC_EGRESS):
         assert result.depends_on(nat, igw)
 
 
@@ -123,19 +123,21 @@ def test_nat_waits_for_the_internet_gateway(synth) -> None:
 
 def test_egress_ips_are_protected_by_default(synth) -> None:
     result = synth({"staticEgress": egress(natPerAz=True)})
-    assert mine(result, EIP) and all(e.protect for e in mine(result, EIP))
+    assert owned(result, EIP, by=STATIC_EGRESS) and all(
+        e.protect for e in owned(result, EIP, by=STATIC_EGRESS)
+    )
     # The NATs themselves are replaceable: only the addresses matter to third parties.
-    assert not any(n.protect for n in mine(result, NAT))
+    assert not any(n.protect for n in owned(result, NAT, by=STATIC_EGRESS))
 
 
 def test_protection_can_be_turned_off(synth) -> None:
     result = synth({"staticEgress": egress(protectEgressIps=False)})
-    assert not any(e.protect for e in mine(result, EIP))
+    assert not any(e.protect for e in owned(result, EIP, by=STATIC_EGRESS))
 
 
 def test_a_replacement_nat_frees_the_ip_first(synth) -> None:
     result = synth({"staticEgress": egress(natPerAz=True)})
-    nats = mine(result, NAT)
+    nats = owned(result, NAT, by=STATIC_EGRESS)
     assert nats and all(n.delete_before_replace for n in nats)
     # The EIP is its own resource, not an attribute of the NAT: a new NAT reuses the same one.
     assert all(n.inputs["allocationId"].startswith("eipalloc-") for n in nats)
@@ -152,26 +154,26 @@ def test_bundled_function_runs_in_private_subnets_only(synth) -> None:
     public_ids = {s.outputs["id"] for s in subnets_of_tier(result, "public")}
     assert sorted(vpc_config["subnetIds"]) == private_ids
     assert not public_ids & set(vpc_config["subnetIds"])
-    groups = mine(result, SECURITY_GROUP)
+    groups = owned(result, SG, by=STATIC_EGRESS)
     assert vpc_config["securityGroupIds"] == [groups[0].outputs["id"]]
     # No first call before the way out exists.
-    for route in mine(result, ROUTE):
+    for route in owned(result, ROUTE, by=STATIC_EGRESS):
         assert result.depends_on(function, route)
 
 
 def test_function_security_group_allows_all_egress_and_no_ingress(synth) -> None:
     result = synth({"staticEgress": egress()})
-    (group,) = mine(result, SECURITY_GROUP)
+    (group,) = owned(result, SG, by=STATIC_EGRESS)
     assert not group.inputs.get("ingress")
     (rule,) = group.inputs["egress"]
     assert rule["protocol"] == "-1"
     assert rule["cidrBlocks"] == ["0.0.0.0/0"]
-    assert group.inputs["vpcId"] == result.one("aws:ec2/vpc:Vpc").outputs["id"]
+    assert group.inputs["vpcId"] == result.one(VPC).outputs["id"]
 
 
 def test_role_gets_exactly_the_eni_actions(synth) -> None:
     result = synth({"staticEgress": egress()})
-    policies = result.of_type("aws:iam/rolePolicy:RolePolicy")
+    policies = result.of_type(ROLE_POLICY)
     vpc_access = [p for p in policies if p.name.endswith("-vpc-access")]
     assert len(vpc_access) == 1
     (statement,) = policy_of(vpc_access[0].inputs)["Statement"]
@@ -186,7 +188,7 @@ def test_role_gets_exactly_the_eni_actions(synth) -> None:
         ]
     )
     assert all(a.startswith("ec2:") and "*" not in a for a in statement["Action"])
-    role = result.one("aws:iam/role:Role")
+    role = result.one(ROLE)
     assert vpc_access[0].inputs["role"] == role.outputs["id"]
 
 
@@ -194,7 +196,7 @@ def test_without_static_egress_functions_stay_out_of_the_vpc(synth) -> None:
     result = synth({})
     assert not result.one(FUNCTION).inputs.get("vpcConfig")
     assert not result.of_type(NAT)
-    assert not [p for p in result.of_type("aws:iam/rolePolicy:RolePolicy") if "vpc" in p.name]
+    assert not [p for p in result.of_type(ROLE_POLICY) if "vpc" in p.name]
 
 
 def test_echo_url_reaches_the_function_environment(synth) -> None:
@@ -227,7 +229,7 @@ def test_existing_functions_are_warned_about_and_left_alone(synth) -> None:
     assert any("staticEgress" in w and "legacy" in w for w in result.warnings)
     # The existing function was looked up, not changed.
     assert any(
-        token == "aws:lambda/getFunction:getFunction" and args.get("functionName") == EXISTING_FN
+        token == GET_FUNCTION and args.get("functionName") == EXISTING_FN
         for token, args in result.calls
     )
 
@@ -260,10 +262,10 @@ def test_echo_url_must_be_https(synth_error) -> None:
 
 def test_shares_one_vpc_with_private_endpoint(synth) -> None:
     result = synth({"staticEgress": egress(), "privateEndpoint": {"enabled": True}})
-    (vpc,) = result.of_type("aws:ec2/vpc:Vpc")
-    endpoint = result.one("aws:ec2/vpcEndpoint:VpcEndpoint")
+    (vpc,) = result.of_type(VPC)
+    endpoint = result.one(VPC_ENDPOINT)
     assert endpoint.inputs["vpcId"] == vpc.outputs["id"]
-    assert mine(result, SECURITY_GROUP)[0].inputs["vpcId"] == vpc.outputs["id"]
+    assert owned(result, SG, by=STATIC_EGRESS)[0].inputs["vpcId"] == vpc.outputs["id"]
     # The function in the VPC is one of the functions the endpoint policy lets callers invoke.
     resources = json.loads(endpoint.inputs["policy"])["Statement"][0]["Resource"]
     assert result.one(FUNCTION).outputs["arn"] in resources
@@ -278,15 +280,15 @@ def test_shares_one_vpc_with_static_ip_and_private_endpoint(synth) -> None:
             "privateEndpoint": {"enabled": True},
         }
     )
-    (vpc,) = result.of_type("aws:ec2/vpc:Vpc")
-    assert len(result.of_type("lambda-exposure:index:Network")) == 1
+    (vpc,) = result.of_type(VPC)
+    assert len(result.of_type(NETWORK_COMPONENT)) == 1
     vpc_id = vpc.outputs["id"]
-    groups = result.of_type(SECURITY_GROUP)
+    groups = result.of_type(SG)
     assert groups and all(g.inputs["vpcId"] == vpc_id for g in groups)
-    assert result.one("aws:ec2/vpcEndpoint:VpcEndpoint").inputs["vpcId"] == vpc_id
+    assert result.one(VPC_ENDPOINT).inputs["vpcId"] == vpc_id
     # The egress IPs are this pattern's EIPs, not the NLB's entry addresses.
     assert sorted(result.outputs["egressIps"]) == sorted(
-        e.outputs["publicIp"] for e in mine(result, EIP)
+        e.outputs["publicIp"] for e in owned(result, EIP, by=STATIC_EGRESS)
     )
 
 
@@ -294,8 +296,8 @@ def test_shares_one_vpc_with_static_ip_and_private_endpoint(synth) -> None:
 
 
 def test_example_enables_static_egress(synth) -> None:
-    config = load_stack_file(ROOT / "examples" / "static-egress.yaml")
+    config = load_stack_file(EXAMPLES / "static-egress.yaml")
     assert config["lambda-exposure:staticEgress"]["enabled"] is True
     result = synth(config)
-    assert component(result)
-    assert len(result.outputs["egressIps"]) == len(mine(result, EIP)) >= 1
+    assert result.one(STATIC_EGRESS)
+    assert len(result.outputs["egressIps"]) == len(owned(result, EIP, by=STATIC_EGRESS)) >= 1

@@ -7,7 +7,6 @@ test fails when the wiring breaks, not when a name changes.
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,36 +18,46 @@ from components.static_ip import (
     routed_functions,
     urls_for,
 )
+from tests.graph import (
+    ACCELERATOR,
+    EGRESS,
+    EIP,
+    ENDPOINT_GROUP,
+    FUNCTION,
+    GA_LISTENER,
+    INGRESS,
+    INTERNET_GATEWAY,
+    LB,
+    LISTENER,
+    LISTENER_RULE,
+    PERMISSION,
+    SG,
+    STATIC_IP_COMPONENT,
+    SUBNET,
+    TARGET_GROUP,
+    TARGET_GROUP_ATTACHMENT,
+    VPC,
+    alb,
+    by_index,
+    group_of,
+    nlb,
+    rules_of,
+    subnet_ids,
+)
+from tests.samples import CERT, EXAMPLES, EXISTING_VPC, certificate_arn
 from tools.synth import Resource, Synth, load_stack_file
 
-ROOT = Path(__file__).resolve().parent.parent
-CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1b2a-4c3d-8e9f-a0b1c2d3e4f5"
-CERT_US = "arn:aws:acm:us-east-1:123456789012:certificate/1f0e0d0c-1b2a-4c3d-8e9f-a0b1c2d3e4f5"
-EXISTING_VPC = {
-    "vpcId": "vpc-0123456789abcdef0",
-    "publicSubnetIds": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
-    "privateSubnetIds": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
-}
+CERT_US = certificate_arn("us-east-1")
 TWO_FUNCTIONS = [
     {"name": "app", "handler": "app", "path": "/"},
     {"name": "api", "handler": "app", "path": "/api"},
 ]
 
-ACCELERATOR = "aws:globalaccelerator/accelerator:Accelerator"
-GA_LISTENER = "aws:globalaccelerator/listener:Listener"
-ENDPOINT_GROUP = "aws:globalaccelerator/endpointGroup:EndpointGroup"
-LB = "aws:lb/loadBalancer:LoadBalancer"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-ATTACHMENT = "aws:lb/targetGroupAttachment:TargetGroupAttachment"
-LISTENER = "aws:lb/listener:Listener"
-RULE = "aws:lb/listenerRule:ListenerRule"
-PERMISSION = "aws:lambda/permission:Permission"
-FUNCTION = "aws:lambda/function:Function"
-SG = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-EIP = "aws:ec2/eip:Eip"
-SUBNET = "aws:ec2/subnet:Subnet"
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def static_ip(**settings: Any) -> dict[str, Any]:
@@ -58,51 +67,12 @@ def static_ip(**settings: Any) -> dict[str, Any]:
 # -- helpers over the synthesized graph --------------------------------------------------------
 
 
-def alb(result: Synth, region: str | None = None) -> Resource:
-    found = [
-        r
-        for r in result.of_type(LB)
-        if r.inputs["loadBalancerType"] == "application" and r.inputs.get("region") == region
-    ]
-    assert len(found) == 1, [r.name for r in found]
-    return found[0]
-
-
-def nlb(result: Synth) -> Resource:
-    found = [r for r in result.of_type(LB) if r.inputs["loadBalancerType"] == "network"]
-    assert len(found) == 1
-    return found[0]
-
-
-def group_of(result: Synth, load_balancer: Resource) -> Resource:
-    (group_id,) = load_balancer.inputs["securityGroups"]
-    return next(g for g in result.of_type(SG) if g.outputs["id"] == group_id)
-
-
-def rules_of(result: Synth, group: Resource, kind: str = INGRESS) -> list[Resource]:
-    return [r for r in result.of_type(kind) if r.inputs["securityGroupId"] == group.outputs["id"]]
-
-
 def listeners_of(result: Synth, load_balancer: Resource) -> dict[int, Resource]:
     return {
         int(r.inputs["port"]): r
         for r in result.of_type(LISTENER)
         if r.inputs["loadBalancerArn"] == load_balancer.outputs["arn"]
     }
-
-
-def by_index(resources: list[Resource]) -> list[Resource]:
-    """Resources named ``...-<n>`` in index order (registration order is not deterministic)."""
-    return sorted(resources, key=lambda r: int(r.name.rsplit("-", 1)[1]))
-
-
-def subnet_ids(result: Synth, tier: str, region: str | None = None) -> list[str]:
-    subnets = [
-        s
-        for s in result.of_type(SUBNET)
-        if s.inputs["tags"]["lambda-exposure:tier"] == tier and s.inputs.get("region") == region
-    ]
-    return [s.outputs["id"] for s in by_index(subnets)]
 
 
 def function_arn(result: Synth, name: str, region: str | None = None) -> str:
@@ -192,7 +162,7 @@ def test_global_accelerator_is_the_default_entry(synth) -> None:
     assert endpoint["endpointId"] == the_alb.outputs["arn"]
     assert endpoint["clientIpPreservationEnabled"] is True
     # GA reaches an internal ALB only through a VPC with an internet gateway.
-    igw = result.one("aws:ec2/internetGateway:InternetGateway")
+    igw = result.one(INTERNET_GATEWAY)
     assert result.depends_on(group, igw)
     assert all(result.depends_on(group, li) for li in listeners_of(result, the_alb).values())
 
@@ -223,7 +193,7 @@ def test_lambda_target_group_permission_and_attachment(synth) -> None:
     assert permission.inputs["principal"] == "elasticloadbalancing.amazonaws.com"
     assert permission.inputs["action"] == "lambda:InvokeFunction"
     assert permission.inputs["sourceArn"] == tg.outputs["arn"]
-    attachment = result.one(ATTACHMENT)
+    attachment = result.one(TARGET_GROUP_ATTACHMENT)
     assert attachment.inputs["targetGroupArn"] == tg.outputs["arn"]
     assert attachment.inputs["targetId"] == arn
     (listener,) = listeners_of(result, alb(result)).values()
@@ -236,7 +206,7 @@ def test_lambda_target_group_permission_and_attachment(synth) -> None:
 def test_permission_exists_before_the_attachment(synth) -> None:
     result = synth({"functions": TWO_FUNCTIONS, "staticIp": static_ip()})
     permissions = {p.inputs["sourceArn"]: p for p in result.of_type(PERMISSION)}
-    attachments = result.of_type(ATTACHMENT)
+    attachments = result.of_type(TARGET_GROUP_ATTACHMENT)
     assert len(attachments) == len(permissions) == len(TWO_FUNCTIONS)
     for attachment in attachments:
         permission = permissions[attachment.inputs["targetGroupArn"]]
@@ -318,7 +288,7 @@ def test_nlb_entry_one_protected_elastic_ip_per_zone(synth) -> None:
         {"subnetId": subnet, "allocationId": eip.outputs["allocationId"]}
         for subnet, eip in zip(public, eips, strict=True)
     ]
-    igw = result.one("aws:ec2/internetGateway:InternetGateway")
+    igw = result.one(INTERNET_GATEWAY)
     assert result.depends_on(the_nlb, igw)
     assert result.outputs["staticIps"] == [e.outputs["publicIp"] for e in eips]
     assert result.outputs["staticIpUrls"] == [f"http://{e.outputs['publicIp']}/" for e in eips]
@@ -334,7 +304,7 @@ def test_nlb_forwards_tcp_to_the_alb_and_health_checks_it(synth) -> None:
     (alb_tg,) = [t for t in result.of_type(TARGET_GROUP) if t.inputs["targetType"] == "alb"]
     assert alb_tg.inputs["protocol"] == "TCP"
     assert alb_tg.inputs["port"] == 80
-    assert alb_tg.inputs["vpcId"] == result.one("aws:ec2/vpc:Vpc").outputs["id"]
+    assert alb_tg.inputs["vpcId"] == result.one(VPC).outputs["id"]
     health = alb_tg.inputs["healthCheck"]
     assert health["enabled"] is True
     assert (health["protocol"], health["path"]) == ("HTTP", NLB_HEALTH_PATH)
@@ -345,14 +315,16 @@ def test_nlb_forwards_tcp_to_the_alb_and_health_checks_it(synth) -> None:
         {"type": "forward", "targetGroupArn": alb_tg.outputs["arn"]}
     ]
     (attachment,) = [
-        a for a in result.of_type(ATTACHMENT) if a.inputs["targetGroupArn"] == alb_tg.outputs["arn"]
+        a
+        for a in result.of_type(TARGET_GROUP_ATTACHMENT)
+        if a.inputs["targetGroupArn"] == alb_tg.outputs["arn"]
     ]
     assert attachment.inputs["targetId"] == the_alb.outputs["arn"]
     alb_listener = listeners_of(result, the_alb)[80]
     assert result.depends_on(attachment, alb_listener)
 
     # The ALB answers the health path itself: the NLB's checks never invoke the function.
-    (health_rule,) = [r for r in result.of_type(RULE) if r.inputs["priority"] == 1]
+    (health_rule,) = [r for r in result.of_type(LISTENER_RULE) if r.inputs["priority"] == 1]
     assert health_rule.inputs["listenerArn"] == alb_listener.outputs["arn"]
     assert health_rule.inputs["conditions"] == [{"pathPattern": {"values": [NLB_HEALTH_PATH]}}]
     assert health_rule.inputs["actions"][0]["type"] == "fixed-response"
@@ -435,7 +407,7 @@ def test_https_through_the_nlb_passes_tls_to_the_alb(synth) -> None:
     assert alb_tgs[80].inputs["healthCheck"]["protocol"] == "HTTP"
     # The health path is answered on both ALB listeners, the redirecting one included.
     alb_listeners = listeners_of(result, alb(result))
-    health = [r for r in result.of_type(RULE) if r.inputs["priority"] == 1]
+    health = [r for r in result.of_type(LISTENER_RULE) if r.inputs["priority"] == 1]
     assert sorted(r.inputs["listenerArn"] for r in health) == sorted(
         li.outputs["arn"] for li in alb_listeners.values()
     )
@@ -454,7 +426,7 @@ def test_two_functions_two_target_groups_two_permissions_one_path_rule(synth) ->
         tg = target_group_of(result, fn["name"])
         (permission,) = [p for p in permissions if p.inputs["sourceArn"] == tg.outputs["arn"]]
         assert permission.inputs["function"] == function_arn(result, fn["name"])
-    (rule,) = result.of_type(RULE)
+    (rule,) = result.of_type(LISTENER_RULE)
     api = next(f for f in TWO_FUNCTIONS if f["path"] != "/")
     assert rule.inputs["conditions"] == [
         {"pathPattern": {"values": [api["path"], f"{api['path']}/*"]}}
@@ -473,7 +445,7 @@ def test_two_functions_two_target_groups_two_permissions_one_path_rule(synth) ->
 
 def test_path_rules_go_on_the_https_listener(synth) -> None:
     result = synth({"functions": TWO_FUNCTIONS, "staticIp": static_ip(certificateArn=CERT)})
-    (rule,) = result.of_type(RULE)
+    (rule,) = result.of_type(LISTENER_RULE)
     assert rule.inputs["listenerArn"] == listeners_of(result, alb(result))[443].outputs["arn"]
 
 
@@ -484,7 +456,8 @@ def test_nested_paths_most_specific_first_and_no_root_answers_404(synth) -> None
     ]
     result = synth({"functions": functions, "staticIp": static_ip()})
     rules = {
-        r.inputs["actions"][0]["targetGroupArn"]: r.inputs["priority"] for r in result.of_type(RULE)
+        r.inputs["actions"][0]["targetGroupArn"]: r.inputs["priority"]
+        for r in result.of_type(LISTENER_RULE)
     }
     assert (
         rules[target_group_of(result, "v2").outputs["arn"]]
@@ -520,7 +493,7 @@ def test_existing_function_in_the_stack_region(synth) -> None:
     )
     assert result.of_type(FUNCTION) == []
     assert result.one(PERMISSION).inputs["function"] == arn
-    assert result.one(ATTACHMENT).inputs["targetId"] == arn
+    assert result.one(TARGET_GROUP_ATTACHMENT).inputs["targetId"] == arn
 
 
 # -- existing VPC ---------------------------------------------------------------------------------
@@ -529,7 +502,7 @@ def test_existing_function_in_the_stack_region(synth) -> None:
 @pytest.mark.parametrize("entry", ["global-accelerator", "nlb"])
 def test_existing_vpc_is_used_not_created(synth, entry: str) -> None:
     result = synth({"network": EXISTING_VPC, "staticIp": static_ip(entry=entry)})
-    assert result.of_type("aws:ec2/vpc:Vpc") == []
+    assert result.of_type(VPC) == []
     assert result.of_type(SUBNET) == []
     assert alb(result).inputs["subnets"] == EXISTING_VPC["privateSubnetIds"]
     assert all(g.inputs["vpcId"] == EXISTING_VPC["vpcId"] for g in result.of_type(SG))
@@ -587,7 +560,7 @@ def test_each_region_gets_its_own_alb_functions_and_endpoint_group(synth) -> Non
     for tg in lambda_target_groups(result) + lambda_target_groups(result, "us-east-1"):
         assert tg.inputs["healthCheck"]["enabled"] is True
     assert result.one(ACCELERATOR).inputs.get("region") is None
-    assert len(result.of_type("aws:ec2/vpc:Vpc")) == 2
+    assert len(result.of_type(VPC)) == 2
     # Everything regional built for us-east-1 (network, functions, ALB) says so; IAM is global.
     us_resources = [
         r
@@ -629,11 +602,11 @@ def test_extra_region_https_uses_its_own_certificate(synth) -> None:
     [("static-ip-global-accelerator.yaml", "global-accelerator"), ("static-ip-nlb.yaml", "nlb")],
 )
 def test_example_synthesizes_its_entry(synth, example: str, entry: str) -> None:
-    config = load_stack_file(ROOT / "examples" / example)
+    config = load_stack_file(EXAMPLES / example)
     settings = config["lambda-exposure:staticIp"]
     assert settings["entry"] == entry
     result = synth(config)
-    assert result.one("lambda-exposure:index:StaticIpEntry")
+    assert result.one(STATIC_IP_COMPONENT)
     facing = nlb(result) if entry == "nlb" else alb(result)
     assert sources(rules_of(result, group_of(result, facing))) == {
         (80, cidr) for cidr in settings["allowedCidrs"]

@@ -15,14 +15,14 @@ from typing import Any
 import pulumi
 import pytest
 
+from tests.samples import EXAMPLES, SHIPPED
 from tools import urn_snapshot
 from tools.synth import load_stack_file, synthesize
 
-CONFIGS = urn_snapshot.config_files()
-STATIC_IP = Path(urn_snapshot.REPO_ROOT / "examples" / "static-ip-nlb.yaml")
+STATIC_IP = EXAMPLES / "static-ip-nlb.yaml"
 
 
-@pytest.mark.parametrize("config_file", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("config_file", SHIPPED, ids=lambda p: p.name)
 def test_urns_match_the_checked_in_snapshot(config_file: Path) -> None:
     path = urn_snapshot.snapshot_path(config_file)
     assert path.is_file(), (
@@ -38,26 +38,19 @@ def test_urns_match_the_checked_in_snapshot(config_file: Path) -> None:
 
 
 def test_every_snapshot_belongs_to_a_shipped_config() -> None:
-    known = {urn_snapshot.snapshot_path(f) for f in CONFIGS}
+    known = {urn_snapshot.snapshot_path(f) for f in SHIPPED}
     assert set(urn_snapshot.SNAPSHOT_DIR.glob("*.json")) == known
 
 
 def _synth_with(change: Any) -> list[dict[str, Any]]:
     """Synthesize the NLB example with ``change(type, name, opts) -> (name, opts)`` applied to
-    every resource construction: a stand-in for a refactor that renames or re-parents."""
-    original = pulumi.CustomResource.__init__
+    every custom resource's construction: a stand-in for a refactor that renames or re-parents."""
 
-    def patched(
-        self: Any, t: str, name: str, props: Any = None, opts: Any = None, *a: Any, **k: Any
-    ) -> None:
-        name, opts = change(t, name, opts)
-        original(self, t, name, props, opts, *a, **k)
+    def hook(t: str, name: str, custom: bool, opts: Any) -> tuple[str, Any]:
+        return change(t, name, opts) if custom else (name, opts)
 
-    pulumi.CustomResource.__init__ = patched  # type: ignore[method-assign]
-    try:
-        return urn_snapshot.entries(synthesize(load_stack_file(STATIC_IP), stack="snapshot"))
-    finally:
-        pulumi.CustomResource.__init__ = original  # type: ignore[method-assign]
+    result = synthesize(load_stack_file(STATIC_IP), stack="snapshot", hook=hook)
+    return urn_snapshot.entries(result)
 
 
 def _expected() -> list[dict[str, Any]]:

@@ -45,9 +45,8 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 import pulumi
-from pulumi import _types as pulumi_types
-from pulumi.runtime import rpc
 
+from tools.pulumi_seam import constructor_parameters, is_input_type, resource_module, wire_names
 from tools.synth import Resource, Synth
 
 
@@ -142,7 +141,7 @@ def _args_class_of_typed_dict(hint: type) -> type | None:
     """``FooArgsDict`` (TypedDict) -> ``FooArgs`` (the input type carrying the wire names)."""
     module = sys.modules.get(hint.__module__)
     sibling = getattr(module, hint.__name__.removesuffix("Dict"), None)
-    return sibling if sibling is not None and pulumi_types.is_input_type(sibling) else None
+    return sibling if sibling is not None and is_input_type(sibling) else None
 
 
 def _union_shape(members: list[Any]) -> Shape:
@@ -179,7 +178,7 @@ def shape_of(hint: Any) -> Shape:
         return MapShape(shape_of(args[1]) if len(args) == 2 else ANY)
     if not isinstance(hint, type):
         return ANY
-    if pulumi_types.is_input_type(hint):
+    if is_input_type(hint):
         return ObjectShape(hint)
     if typing.is_typeddict(hint):
         args_class = _args_class_of_typed_dict(hint)
@@ -203,7 +202,7 @@ def _hints_namespace(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
 def object_schema(cls: type) -> ObjectSchema:
     """The schema of one ``@pulumi.input_type`` class, from its property getters."""
     globalns, localns = _hints_namespace(cls)
-    python_names = pulumi_types.input_type_py_to_pulumi_names(cls)
+    python_names = wire_names(cls)
     properties: dict[str, Shape] = {}
     required: set[str] = set()
     for python_name, wire_name in python_names.items():
@@ -231,11 +230,12 @@ def resource_class(type_token: str) -> type | None:
     package, module_token, _ = parts
     if package == "aws":
         import pulumi_aws  # noqa: F401  (importing the package registers its resource modules)
-    module = rpc.get_resource_module(package, module_token, "")
+    module = resource_module(package, module_token)
     info = getattr(module, "mod_info", None)
     if not info or type_token not in info.get("classes", {}):
         return None
-    return getattr(importlib.import_module(info["fqn"]), info["classes"][type_token])
+    cls: type = getattr(importlib.import_module(info["fqn"]), info["classes"][type_token])
+    return cls
 
 
 @functools.cache
@@ -259,7 +259,7 @@ def args_class(type_token: str) -> type | None:
             annotation = vars(sys.modules[cls.__module__]).get(annotation)
         # Optional[FooArgs] when the resource has no required input.
         for candidate in (annotation, *typing.get_args(annotation)):
-            if isinstance(candidate, type) and pulumi_types.is_input_type(candidate):
+            if isinstance(candidate, type) and is_input_type(candidate):
                 return candidate
     return None
 
@@ -267,10 +267,7 @@ def args_class(type_token: str) -> type | None:
 def constructor_inputs(type_token: str) -> frozenset[str]:
     """Python names the resource's ``_internal_init`` takes: the same set as its Args type."""
     cls = resource_class(type_token)
-    if cls is None:
-        return frozenset()
-    parameters = inspect.signature(cls._internal_init).parameters  # type: ignore[attr-defined]
-    return frozenset(p for p in parameters if p not in ("__self__", "resource_name", "opts"))
+    return frozenset() if cls is None else constructor_parameters(cls)
 
 
 # --------------------------------------------------------------------------------------------

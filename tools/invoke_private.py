@@ -19,10 +19,12 @@ host with the Pulumi CLI, from ``pulumi stack output functionArns --json`` (``--
 With private DNS on, the SDK's default ``lambda.<region>.amazonaws.com`` already resolves to the
 endpoint inside the VPC: no ``--endpoint-url`` is needed.
 
-Lambda purges idle connections through the endpoint (seed 004): one client is created and
-reused for every call (its urllib3 pool keeps the TLS connection open between calls), and TCP
-keep-alive is switched on so an idle pooled connection is kept alive rather than silently
-dropped.
+Lambda purges idle connections through the endpoint (the Lambda Developer Guide, "Connecting
+inbound interface VPC endpoints for Lambda",
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-endpoints.html):
+one client is created and reused for every call (its urllib3 pool keeps the TLS connection open
+between calls), and TCP keep-alive is switched on so an idle pooled connection is kept alive
+rather than silently dropped.
 """
 
 from __future__ import annotations

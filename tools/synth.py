@@ -4,26 +4,23 @@ Used by the tests (graph assertions), the offline preview and the synthesis benc
 three see exactly the same program. No AWS account and no Pulumi CLI are involved: the mock
 monitor answers every registration with plausible computed outputs (ARNs, IDs, IPs) derived
 from the resource's name and inputs, and every provider call (``get_caller_identity``,
-``get_availability_zones``, ``get_vpc``...) with data shaped like AWS's.
+``get_availability_zones``, ``get_vpc``...) with data shaped like AWS's. What it needs from the
+Pulumi SDK beyond its public API is in ``tools/pulumi_seam.py``, and only there.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import runpy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_pulumi_func
+
+from tools.pulumi_seam import ConstructionHook, Registration, run_program, warning_logger
+from tools.pulumi_seam import ProgramFailed as ProgramFailed  # callers catch it from here
 
 PROJECT = "lambda-exposure"
 ACCOUNT = "123456789012"
@@ -32,24 +29,10 @@ MAIN = REPO_ROOT / "__main__.py"
 
 
 @dataclass
-class Resource:
-    """One registered resource: what the program asked for, and how."""
+class Resource(Registration):
+    """One registered resource: what the program asked for, how, and what the mocks answered."""
 
-    type: str
-    name: str
-    urn: str
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    parent: str
-    dependencies: list[str]
-    protect: bool
-    retain_on_delete: bool
-    delete_before_replace: bool
-    custom: bool
-    provider: str
-    ignore_changes: list[str]
-    # Each alias as one string: a URN, or "name=..;type=..;parent=.." for an alias spec.
-    aliases: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def region(self) -> str | None:
@@ -133,13 +116,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     # -- provider functions -----------------------------------------------------------------
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        # (result, check failures): the mocks never refuse a call.
         self.calls.append((args.token, dict(args.args)))
         if args.token in self.call_overrides:
-            return self.call_overrides[args.token]
+            return self.call_overrides[args.token], []
         region = args.args.get("region") or self.region
         handler = _CALL_RESULTS.get(args.token)
-        return handler(dict(args.args), region) if handler else {}
+        return (handler(dict(args.args), region) if handler else {}), []
 
 
 # Per-type computed outputs, keyed by type token. Each mutates ``state`` and may return an id.
@@ -326,12 +310,12 @@ def _queue(state: dict, name: str, physical: str, region: str) -> str:
         arn=f"arn:aws:sqs:{region}:{ACCOUNT}:{physical}",
         url=f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{physical}",
     )
-    return state["url"]
+    return str(state["url"])
 
 
 def _topic(state: dict, name: str, physical: str, region: str) -> str:
     state["arn"] = f"arn:aws:sns:{region}:{ACCOUNT}:{physical}"
-    return state["arn"]
+    return str(state["arn"])
 
 
 def _oac(state: dict, name: str, physical: str, region: str) -> str:
@@ -464,76 +448,6 @@ _CALL_RESULTS: dict[str, Callable[[dict, str], dict]] = {
 }
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The stock mock monitor, plus the resource options it would otherwise drop."""
-
-    def __init__(self, mocks: RecordingMocks):
-        super().__init__(mocks)
-        self.registrations: list[dict[str, Any]] = []
-        self.component_outputs: dict[str, dict[str, Any]] = {}
-
-    def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            # Registrations run on executor threads: read this request's own inputs.
-            from pulumi.runtime import rpc
-
-            pulumi_mocks._ensure_event_loop()
-            inputs = rpc.deserialize_properties(request.object)
-            self.registrations.append(
-                {
-                    "inputs": dict(inputs),
-                    "type": request.type,
-                    "name": request.name,
-                    "urn": response.urn,
-                    "parent": request.parent,
-                    "dependencies": list(request.dependencies),
-                    "protect": bool(getattr(request, "protect", False)),
-                    "retain_on_delete": bool(getattr(request, "retainOnDelete", False)),
-                    "delete_before_replace": bool(getattr(request, "deleteBeforeReplace", False)),
-                    "custom": bool(request.custom),
-                    "provider": request.provider,
-                    "ignore_changes": list(getattr(request, "ignoreChanges", [])),
-                    "aliases": [_alias_text(a) for a in getattr(request, "aliases", [])],
-                }
-            )
-        return response
-
-    def RegisterResourceOutputs(self, request: Any) -> Any:
-        from pulumi.runtime import rpc
-
-        outputs = rpc.deserialize_properties(request.outputs)
-        self.component_outputs[request.urn] = outputs
-        return super().RegisterResourceOutputs(request)
-
-
-def _alias_text(alias: Any) -> str:
-    if alias.urn:
-        return str(alias.urn)
-    spec = alias.spec
-    parts = [
-        f"{key}={getattr(spec, key)}" for key in ("name", "type", "parentUrn") if getattr(spec, key)
-    ]
-    if spec.noParent:
-        parts.append("noParent")
-    return ";".join(parts)
-
-
-class _Logger:
-    """Collects the program's warnings (pulumi.log.warn) for assertions and the preview."""
-
-    def __init__(self) -> None:
-        self.warnings: list[str] = []
-
-    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
-        self.warnings.append(msg % args if args else msg)
-
-    warn = warning
-
-    def __getattr__(self, _name: str) -> Callable[..., None]:
-        return lambda *a, **k: None
-
-
 def stack_config(config: Mapping[str, Any], region: str) -> dict[str, str]:
     """Pulumi's flat, JSON-encoded config map for a dict of this project's keys."""
     flat = {"aws:region": region}
@@ -543,18 +457,6 @@ def stack_config(config: Mapping[str, Any], region: str) -> dict[str, str]:
     return flat
 
 
-async def _resolve(value: Any) -> Any:
-    if isinstance(value, pulumi.Output):
-        return await _resolve(await value.future())
-    if isinstance(value, dict):
-        return {k: await _resolve(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [await _resolve(v) for v in value]
-    if asyncio.isfuture(value) or asyncio.iscoroutine(value):
-        return await _resolve(await value)
-    return value
-
-
 def synthesize(
     config: Mapping[str, Any] | None = None,
     *,
@@ -562,83 +464,38 @@ def synthesize(
     stack: str = "test",
     call_overrides: Mapping[str, dict[str, Any]] | None = None,
     program: Path = MAIN,
+    hook: ConstructionHook | None = None,
 ) -> Synth:
     """Run the program once under mocks with the given config (this project's keys).
 
     Keys may be given bare (``staticIp``) or namespaced (``lambda-exposure:staticIp``, or
     another namespace such as ``aws:region`` which overrides ``region``). Never a preview: the
     mocks resolve every output, so assertions on computed values cannot be skipped silently.
+    A program error raises ``ProgramFailed`` (a ``pulumi.RunError``), which lists what had been
+    constructed and registered before it. ``hook`` rewrites each resource's name and options
+    before the SDK sees them (tests use it to stand in for a refactor).
     """
     config = dict(config or {})
     region = str(config.pop("aws:region", region))
     mocks = RecordingMocks(region, call_overrides)
-    monitor = RecordingMonitor(mocks)
-    logger = _Logger()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    # A fresh root stack per synthesis: the previous one belongs to another event loop.
-    settings.ROOT.set(None)
-    # A previous run that failed inside an apply leaves its pending output tasks (bound to its
-    # own, finished event loop) in the shared SETTINGS.outputs, which set_mocks does not reset;
-    # this run would then wait on them forever.
-    settings.SETTINGS.outputs = set()
-    set_all_config(stack_config(config, region))
-    pulumi.runtime.set_mocks(
-        mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=monitor
+    logger, warnings = warning_logger()
+    run = run_program(
+        program,
+        project=PROJECT,
+        stack=stack,
+        config=stack_config(config, region),
+        mocks=mocks,
+        logger=logger,
+        hook=hook,
     )
-    exports: dict[str, Any] = {}
-
-    # Registrations reach the monitor from executor threads, in no fixed order; the order in
-    # which the program *constructed* resources is stable, so results are listed in that order.
-    construction: dict[tuple[str, str], int] = {}
-    original_init = pulumi.Resource.__init__
-
-    def recording_init(self: Any, t: str, name: str, *args: Any, **kwargs: Any) -> None:
-        construction.setdefault((t, name), len(construction))
-        original_init(self, t, name, *args, **kwargs)
-
-    def body() -> None:
-        with (
-            mock.patch.object(pulumi, "export", lambda k, v: exports.__setitem__(k, v)),
-            mock.patch.object(pulumi.Resource, "__init__", recording_init),
-        ):
-            runpy.run_path(str(program), run_name="__main__")
-
-    try:
-        loop.run_until_complete(run_pulumi_func(body))
-        resolved = loop.run_until_complete(_resolve(exports))
-    finally:
-        set_all_config({})
-    states = {urn: reg.state for urn, reg in monitor.resources.items()}
-    resources = [
-        Resource(
-            type=r["type"],
-            name=r["name"],
-            urn=r["urn"],
-            inputs=r["inputs"],
-            outputs=states.get(r["urn"], {}),
-            parent=r["parent"],
-            dependencies=r["dependencies"],
-            protect=r["protect"],
-            retain_on_delete=r["retain_on_delete"],
-            delete_before_replace=r["delete_before_replace"],
-            custom=r["custom"],
-            provider=r["provider"],
-            ignore_changes=r["ignore_changes"],
-            aliases=r["aliases"],
-        )
-        for r in sorted(
-            monitor.registrations,
-            key=lambda r: construction.get((r["type"], r["name"]), len(construction)),
-        )
-    ]
+    resources = [Resource(**vars(r), outputs=run.states.get(r.urn, {})) for r in run.registrations]
     return Synth(
         resources=resources,
-        outputs=resolved,
+        outputs=run.exports,
         calls=mocks.calls,
-        warnings=logger.warnings,
+        warnings=warnings,
         region=region,
-        component_outputs=monitor.component_outputs,
+        component_outputs=run.component_outputs,
     )
 
 
