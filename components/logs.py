@@ -7,12 +7,11 @@ rule per delivery that deletes its logs after the pattern's ``accessLogRetention
 delivery writes under its own prefix, named after the resource that writes it, and the
 bucket policy grants each writer ``s3:PutObject`` under that prefix and nothing else:
 
-* ALB access logs (``static-ip-alb/AWSLogs/<account>/...``): the ELB log delivery service
-  principal, in every region. AWS documents it as the policy to use everywhere; the older
-  policy naming a per-region ELB account (regions opened before August 2022) "is still
-  supported, but we recommend that you replace it with the newer policy". The account id in
-  the resource path is what keeps other accounts' load balancers out. Only SSE-S3 is supported,
-  which is what every bucket here uses.
+* ALB access logs (``static-ip-alb/AWSLogs/<account>/...``): in a Region opened before August
+  2022, the Elastic Load Balancing account of that Region (``ELB_ACCOUNTS``); in any other
+  Region, the ELB log delivery service principal. The account id in the resource path is what
+  keeps other accounts' load balancers out. Only SSE-S3 is supported, which is what every
+  bucket here uses.
   https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
 * Global Accelerator flow logs (``static-ip-accelerator/AWSLogs/<account>/...``): the vended
   logs principal ``delivery.logs.amazonaws.com``, ``s3:PutObject`` with the
@@ -67,6 +66,41 @@ from components.region import Region
 
 ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 VENDED_LOG_DELIVERY = "delivery.logs.amazonaws.com"
+# The account ELB writes access logs from in each Region opened before August 2022: the table of
+# "Enable access logs for your Application Load Balancer", Step 2 ("Regions available before
+# August 2022"), read 2026-12 through copies that agree (aws-cdk region-info fact tables,
+# the Terraform AWS provider), the search tool's excerpt of the page itself stopping short of it:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+# A Region not listed (opened since, or unknown here) takes ELB_LOG_DELIVERY, as that page says
+# for Regions available as of August 2022 or later.
+ELB_ACCOUNTS: dict[str, str] = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-southeast-3": "589379963580",
+    "ap-south-1": "718504428378",
+    "ap-northeast-3": "383597477331",
+    "ap-northeast-2": "600734575887",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-south-1": "635631232127",
+    "eu-west-3": "009996457667",
+    "eu-north-1": "897822967062",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+    "us-gov-west-1": "048591011584",
+    "us-gov-east-1": "190560391635",
+    "cn-north-1": "638102146993",
+    "cn-northwest-1": "037604701340",
+}
 # CloudFront standard logging (v2) is configured through CloudWatch Logs in us-east-1 only,
 # whatever the bucket's region.
 CLOUDFRONT_LOG_REGION = "us-east-1"
@@ -89,6 +123,7 @@ class BucketFacts:
     arn: str  # the bucket's
     account: str
     partition: str
+    region: str = ""  # the bucket's; "" = not known: the ELB service principal
 
 
 def delivery_statements(kind: str, facts: BucketFacts) -> list[dict[str, Any]]:
@@ -99,7 +134,7 @@ def delivery_statements(kind: str, facts: BucketFacts) -> list[dict[str, Any]]:
             {
                 "Sid": "AlbAccessLogs",
                 "Effect": "Allow",
-                "Principal": {"Service": ELB_LOG_DELIVERY},
+                "Principal": elb_log_principal(facts),
                 "Action": "s3:PutObject",
                 "Resource": f"{arn}/{prefix}/AWSLogs/{account}/*",
             }
@@ -131,6 +166,14 @@ def delivery_statements(kind: str, facts: BucketFacts) -> list[dict[str, Any]]:
             }
         ]
     raise ValueError(f"unknown log delivery {kind!r}")
+
+
+def elb_log_principal(facts: BucketFacts) -> dict[str, str]:
+    """Who writes ALB access logs into a bucket of ``facts.region`` (the ALB's, by rule)."""
+    elb_account = ELB_ACCOUNTS.get(facts.region)
+    if elb_account is None:
+        return {"Service": ELB_LOG_DELIVERY}
+    return {"AWS": f"arn:{facts.partition}:iam::{elb_account}:root"}
 
 
 def _cloudfront_delivery_arns(facts: BucketFacts) -> str:
@@ -229,7 +272,9 @@ class LogBuckets(Component[LogBucketsArgs]):
         )
         kinds = [d.kind for d in deliveries]
         policy = pulumi.Output.all(storage.bucket.arn, account, partition).apply(
-            lambda parts: log_bucket_policy(kinds, BucketFacts(parts[0], parts[1], parts[2]))
+            lambda parts: log_bucket_policy(
+                kinds, BucketFacts(parts[0], parts[1], parts[2], region)
+            )
         )
         attached = storage.attach_policy(
             f"{name}-policy", policy, parent=self, after=storage.settled

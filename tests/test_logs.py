@@ -10,36 +10,53 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.config import access_log_deliveries, parse_config
-from tools.synth import ACCOUNT, Resource, Synth, iter_config_files, load_stack_file
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.graph import (
+    ACCELERATOR,
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_OWNERSHIP,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    DISTRIBUTION,
+    LB,
+)
+from tests.samples import SHIPPED
+from tools.synth import ACCOUNT, Resource, Synth, load_stack_file
 
 LOG_BUCKETS = "lambda-exposure:index:LogBuckets"
-BUCKET = "aws:s3/bucket:Bucket"
-PUBLIC_ACCESS = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-ENCRYPTION = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-)
+PUBLIC_ACCESS = BUCKET_PUBLIC_ACCESS_BLOCK
+OWNERSHIP = BUCKET_OWNERSHIP
+ENCRYPTION = BUCKET_ENCRYPTION
+POLICY = BUCKET_POLICY
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LB = "aws:lb/loadBalancer:LoadBalancer"
-ACCELERATOR = "aws:globalaccelerator/accelerator:Accelerator"
-DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
 DESTINATION = "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
 DELIVERY = "aws:cloudwatch/logDelivery:LogDelivery"
 LOG_TYPES = {BUCKET, PUBLIC_ACCESS, OWNERSHIP, ENCRYPTION, LIFECYCLE, POLICY}
 
 ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
+# From the table of regional ELB accounts in "Enable access logs for your Application Load
+# Balancer" (Regions available before August 2022), copied here on purpose: the test checks the
+# program's table against the documented values, not against itself.
+ELB_ACCOUNT_EU_WEST_1 = "156460612806"
+ELB_ACCOUNTS_DOCUMENTED = {
+    "eu-west-1": ELB_ACCOUNT_EU_WEST_1,
+    "us-east-1": "127311923021",
+    "ap-southeast-2": "783225319266",
+}
 VENDED = "delivery.logs.amazonaws.com"
 DENY_HTTP = "DenyInsecureTransport"
+
+
+@pytest.fixture
+def synth(synth_shared):
+    """No test here patches the program: every graph of this module is a shared synthesis."""
+    return synth_shared
 
 
 def static_ip(**settings: Any) -> dict[str, Any]:
@@ -103,8 +120,6 @@ def acl_check(arn: str) -> dict[str, Any]:
 
 
 # -- off by default ------------------------------------------------------------------------------
-
-SHIPPED = [ROOT / "Pulumi.dev.yaml", *iter_config_files(ROOT / "examples")]
 
 
 def _logs_on(config: dict[str, Any]) -> bool:
@@ -224,12 +239,34 @@ def test_alb_writes_to_its_regions_bucket_under_a_prefix_the_policy_admits(synth
     assert statements(result, bucket)["AlbAccessLogs"] == {
         "Sid": "AlbAccessLogs",
         "Effect": "Allow",
-        # The ELB log delivery service principal, AWS's recommended policy in every region.
-        "Principal": {"Service": ELB_LOG_DELIVERY},
+        # The stack region (eu-west-1) opened before August 2022: its regional ELB account.
+        "Principal": {"AWS": f"arn:aws:iam::{ELB_ACCOUNT_EU_WEST_1}:root"},
         "Action": "s3:PutObject",
         # This account's path only: no other account's load balancer may write here.
         "Resource": f"{arn}/{logs['prefix']}/AWSLogs/{ACCOUNT}/*",
     }
+
+
+@pytest.mark.parametrize(
+    ("region", "principal"),
+    [
+        ("us-east-1", {"AWS": "arn:aws:iam::127311923021:root"}),
+        ("ap-southeast-3", {"AWS": "arn:aws:iam::589379963580:root"}),
+        # Opened after August 2022 (Malaysia, 2024; Mexico, 2025): the log delivery principal.
+        ("ap-southeast-5", {"Service": ELB_LOG_DELIVERY}),
+        ("mx-central-1", {"Service": ELB_LOG_DELIVERY}),
+    ],
+)
+def test_the_alb_log_writer_is_the_regions_elb_account_or_the_service_principal(
+    synth, region, principal
+) -> None:
+    result = synth(static_ip(), region=region)
+    (bucket,) = log_buckets(result).values()
+    grant = statements(result, bucket)["AlbAccessLogs"]
+    assert grant["Principal"] == principal
+    (alb,) = albs(result)
+    prefix = alb.inputs["accessLogs"]["prefix"]
+    assert grant["Resource"] == f"{bucket.outputs['arn']}/{prefix}/AWSLogs/{ACCOUNT}/*"
 
 
 def test_alb_enables_logs_only_after_the_bucket_policy_exists(synth) -> None:
@@ -270,6 +307,9 @@ def test_each_region_of_static_ip_gets_its_own_bucket_for_its_alb(synth) -> None
         prefix = alb.inputs["accessLogs"]["prefix"]
         arn = bucket.outputs["arn"]
         assert by_sid["AlbAccessLogs"]["Resource"] == f"{arn}/{prefix}/AWSLogs/{ACCOUNT}/*"
+        # Each bucket grants the ELB account of its own region.
+        elb_account = ELB_ACCOUNTS_DOCUMENTED[region or result.region]
+        assert by_sid["AlbAccessLogs"]["Principal"] == {"AWS": f"arn:aws:iam::{elb_account}:root"}
         # Flow logs go to the stack region's bucket only.
         expected = {"AlbAccessLogs", DENY_HTTP}
         if region is None:
