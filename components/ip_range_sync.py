@@ -16,6 +16,12 @@ Arrows of the seed, in the order they are built here:
 Pulumi creates the targets empty and never touches their contents again: the function owns the
 prefix lists' entries and size, the groups' ingress rules and the IP sets' addresses
 (``ignore_changes`` on exactly those properties), so ``pulumi up`` and the function never fight.
+
+Targets that need no function (``components/ip_range_sync_targets.py``): with
+``managedPrefixList: auto`` and the whole CloudFront selection, the prefixList and securityGroup
+targets are AWS's own origin-facing lists, and only the targets left (WAF IP sets) get a
+function; with none left, there is no function, bucket, queue or trigger at all. ``shareWith``
+adds a RAM share of the synced prefix lists.
 """
 
 from __future__ import annotations
@@ -40,6 +46,12 @@ from components.function import (
     logging_policy,
 )
 from components.ip_range_sync_policy import LEASE_KEY, SyncScope, sync_policy
+from components.ip_range_sync_targets import (
+    AwsListTargetsSpec,
+    PrefixListShareSpec,
+    aws_list_targets,
+    share_prefix_lists,
+)
 from components.network import Network
 
 HANDLER_MODULE = "ip_range_sync"
@@ -110,26 +122,48 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
 
     TYPE = "lambda-exposure:index:IpRangeSync"
     outputs: dict[str, Any]
+    # AWS's CloudFront origin-facing lists by family (managedPrefixList: auto), else empty.
+    aws_lists: dict[int, pulumi.Output[Any]]
     prefix_lists: dict[int, aws.ec2.ManagedPrefixList]
-    security_groups: list[aws.ec2.SecurityGroup]
+    security_groups: list[aws.ec2.SecurityGroup]  # the synced pool
+    cloudfront_groups: list[aws.ec2.SecurityGroup]  # referencing aws_lists
     ip_sets: dict[int, aws.wafv2.IpSet]
+    resource_share: aws.ram.ResourceShare | None
+    # The rest exists only when a target is synced (config.synced_targets).
     function: aws.lambda_.Function
     function_name: pulumi.Output[str]
     state_bucket: pulumi.Output[str]
     state_key: pulumi.Output[str]
     failure_queue_url: pulumi.Output[str]
     # None when the stack's region cannot receive the topic (opt-in region): schedule only.
-    subscription: aws.sns.TopicSubscription | None
-    initial_sync: aws.lambda_.Invocation | None
+    subscription: aws.sns.TopicSubscription | None = None
+    initial_sync: aws.lambda_.Invocation | None = None
 
     def _build(self) -> pulumi.Inputs:
-        name, args = self._name, self._args
+        args = self._args
         for note in args.config.coverage_notes():
             pulumi.log.warn(note, resource=self)
 
+        network = args.network
+        vpc_id = network.vpc_id if network else None
+        self.aws_lists, self.cloudfront_groups = aws_list_targets(
+            AwsListTargetsSpec(self._name, self, args.config, vpc_id, TAGS)
+        )
         self.prefix_lists = self._prefix_lists()
-        self.security_groups = self._security_group_pool(args.network)
+        self.security_groups = self._security_group_pool(network)
         self.ip_sets = self._ip_sets()
+        self.resource_share = None
+        if args.config.share_with:  # the config refuses it without synced prefix lists
+            self.resource_share = share_prefix_lists(
+                PrefixListShareSpec(self._name, self, self.prefix_lists, args.config, TAGS)
+            )
+        sync = self._sync() if args.config.synced_targets else {}
+        self.outputs = self._target_outputs()
+        return {**self.outputs, **sync}
+
+    def _sync(self) -> dict[str, pulumi.Output[str]]:
+        """State bucket → failure queue → function → its triggers; returns their outputs."""
+        name, args = self._name, self._args
         bucket = self._state_bucket()
         failures = aws.sqs.Queue(
             f"{name}-failures",
@@ -151,29 +185,40 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
         self.function_name = self.function.name
         self.state_bucket = bucket.bucket
         self.failure_queue_url = failures.url
-        # Only the enabled targets.
-        self.outputs = {}
-        if 4 in self.prefix_lists:
-            self.outputs["prefixListId"] = self.prefix_lists[4].id
-        if 6 in self.prefix_lists:
-            self.outputs["prefixListIdIpv6"] = self.prefix_lists[6].id
-        if self.security_groups:
-            self.outputs["securityGroupIds"] = [group.id for group in self.security_groups]
-        if 4 in self.ip_sets:
-            self.outputs["wafIpSetArn"] = self.ip_sets[4].arn
-        if 6 in self.ip_sets:
-            self.outputs["wafIpSetArnIpv6"] = self.ip_sets[6].arn
         return {
-            **self.outputs,
             "functionName": self.function_name,
             "stateBucket": self.state_bucket,
             "failureQueueUrl": self.failure_queue_url,
         }
 
+    def _target_outputs(self) -> dict[str, Any]:
+        """Only the enabled targets. With AWS's lists, prefixListId(Ipv6) name them: they are
+        the lists to reference, whoever keeps them."""
+        outputs: dict[str, Any] = {}
+        if "prefixList" in self._args.config.targets:
+            lists: Mapping[int, Any] = self.aws_lists or self.prefix_lists
+            for family, key in ((4, "prefixListId"), (6, "prefixListIdIpv6")):
+                if family in lists:
+                    outputs[key] = lists[family].id
+        groups = self.security_groups or self.cloudfront_groups
+        if groups:
+            outputs["securityGroupIds"] = [group.id for group in groups]
+        if 4 in self.ip_sets:
+            outputs["wafIpSetArn"] = self.ip_sets[4].arn
+        if 6 in self.ip_sets:
+            outputs["wafIpSetArnIpv6"] = self.ip_sets[6].arn
+        if self.aws_lists:
+            outputs["managedPrefixListIds"] = {
+                _FAMILIES[family][0]: pl.id for family, pl in self.aws_lists.items()
+            }
+        if self.resource_share is not None:
+            outputs["resourceShareArn"] = self.resource_share.arn
+        return outputs
+
     # -- the targets: created empty, their contents belong to the function -------------------
 
     def _prefix_lists(self) -> dict[int, aws.ec2.ManagedPrefixList]:
-        if "prefixList" not in self._args.config.targets:
+        if "prefixList" not in self._args.config.synced_targets:
             return {}
         return {
             family: aws.ec2.ManagedPrefixList(
@@ -191,7 +236,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
         }
 
     def _security_group_pool(self, network: Network | None) -> list[aws.ec2.SecurityGroup]:
-        if "securityGroup" not in self._args.config.targets:
+        if "securityGroup" not in self._args.config.synced_targets:
             return []
         if network is None:
             # __main__ creates the network whenever securityGroup is a target.
@@ -349,7 +394,7 @@ class IpRangeSync(Component[IpRangeSyncArgs]):
             environment={"variables": environment},
             description=(
                 f"lambda-exposure ipRangeSync: {', '.join(config.services)} -> "
-                f"{', '.join(config.targets)}"
+                f"{', '.join(config.synced_targets)}"
             )[:256],  # Lambda's limit; the services list has no bound
             tags=TAGS,
             region=None,

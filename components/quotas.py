@@ -52,8 +52,9 @@ class Quota:
 
 
 # "This quota is enforced separately for IPv4 rules and IPv6 rules"; a rule that references a
-# security group counts as one rule of each family, and one that references a customer-managed
-# prefix list counts its maximum entries. No group of the program references a prefix list.
+# security group counts as one rule of each family, and one that references a prefix list counts
+# its maximum entries (an AWS-managed list: its weight). The only groups of the program that
+# reference a prefix list are ipRangeSync's, with AWS's CloudFront lists (managedPrefixList).
 SECURITY_GROUP_RULES = Quota(
     "Inbound or outbound rules per security group", 60, VPC_QUOTAS, "security_group_rules"
 )
@@ -237,7 +238,9 @@ def usages(config: StackConfig) -> Iterator[Usage]:
             "each allowed CIDR)",
         )
     sync = config.ip_range_sync
-    if sync.enabled and "securityGroup" in sync.targets:
+    if sync.enabled and "securityGroup" in sync.targets and sync.aws_managed_lists:
+        yield _origin_facing_usage(config)
+    elif sync.enabled and "securityGroup" in sync.targets:
         yield _usage(
             config,
             "ipRangeSync.rulesPerGroup",
@@ -245,6 +248,26 @@ def usages(config: StackConfig) -> Iterator[Usage]:
             sync.rules_per_group,
             "inbound rules per address family that the sync function may put in each pool group",
         )
+
+
+def _origin_facing_usage(config: StackConfig) -> Usage:
+    """ipRangeSync's groups that reference AWS's CloudFront lists: each reference weighs the
+    list's weight, not its entries in use; the fullest group is the one that counts."""
+    from components.config.ip_range_sync import CLOUDFRONT_LIST_WEIGHT
+
+    sync = config.ip_range_sync
+    references = max(len(ports) for ports in sync.origin_facing_groups())
+    return _usage(
+        config,
+        "ipRangeSync.rulesPerGroup",
+        SECURITY_GROUP_RULES,
+        references * CLOUDFRONT_LIST_WEIGHT,
+        "inbound rules per address family in an ipRangeSync group ("
+        + _plural(references, "port")
+        + f" referencing AWS's CloudFront origin-facing list, which weighs "
+        f"{CLOUDFRONT_LIST_WEIGHT} rules each)",
+        "lower rulesPerGroup (the program then spreads the ports over more groups)",
+    )
 
 
 def _static_ip_usages(config: StackConfig) -> Iterator[Usage]:

@@ -8,6 +8,12 @@ Arrows of the seed, in the order they are built here:
   function (private subnets, its own security group) → private route table (0.0.0.0/0) →
   NAT gateway (public subnet) + Elastic IP → internet gateway (the Network's) → third party.
 
+``mode: regional`` replaces the zonal NAT gateway(s) with one regional NAT gateway in *manual*
+mode: one Elastic IP per zone, listed by the program, so the set of addresses is exactly the one
+third parties allow-listed (automatic mode would pick and add addresses itself). The Elastic IPs
+are created here, or are the user's own (``eipAllocationIds``): then no ``Eip`` resource exists,
+the addresses are only looked up, and nothing here can ever release them.
+
 This component does not create the functions: it hands ``placement`` (subnets, security group,
 the routes to wait for) and ``function_environment`` to ``ExposedFunctions``, which puts only
 the *bundled* functions in the VPC. Existing functions (by ARN) are never modified; the config
@@ -16,6 +22,7 @@ layer warns that they keep their own egress.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -23,6 +30,7 @@ import pulumi_aws as aws
 
 from components.component import Component
 from components.config import StaticEgressConfig
+from components.elastic_ips import public_ips_of
 from components.function import VpcPlacement
 from components.network import Network
 
@@ -36,11 +44,6 @@ class StaticEgressArgs:
     config: StaticEgressConfig
     # A VPC this stack creates: its private route tables get the default route to the NAT.
     network: Network
-
-
-def nat_count(config: StaticEgressConfig, az_count: int) -> int:
-    """One NAT (one IP, cheapest) or one per AZ (an AZ outage does not cut the others' egress)."""
-    return az_count if config.nat_per_az else 1
 
 
 def nat_for_zone(zone_index: int, nats: int) -> int:
@@ -67,15 +70,18 @@ class StaticEgress(Component[StaticEgressArgs]):
                 "route tables get the default route to the NAT)"
             )
         security_group = self._functions_group()
-        count = nat_count(config, len(network.private_route_table_ids))
-        pairs = [self._nat(index) for index in range(count)]
-        eips, nats = [eip for eip, _ in pairs], [nat for _, nat in pairs]
+        zones = len(network.private_route_table_ids)
+        allocations, public_ips = self._elastic_ips(config.elastic_ip_count(zones))
+        if config.mode == "regional":
+            nats = [self._regional_nat(allocations)]
+        else:
+            nats = [self._nat(index, allocation) for index, allocation in enumerate(allocations)]
         routes = [
             aws.ec2.Route(
                 f"{self._name}-default-{zone}",
                 route_table_id=table_id,
                 destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nats[nat_for_zone(zone, count)].id,
+                nat_gateway_id=nats[nat_for_zone(zone, len(nats))].id,
                 region=None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -84,7 +90,7 @@ class StaticEgress(Component[StaticEgressArgs]):
 
         self.security_group_id = security_group.id
         self.nat_gateway_ids = [nat.id for nat in nats]
-        self.egress_ips = pulumi.Output.all(*[eip.public_ip for eip in eips])
+        self.egress_ips = pulumi.Output.all(*public_ips)
         self.placement = VpcPlacement(
             subnet_ids=list(network.private_subnet_ids),
             security_group_ids=[security_group.id],
@@ -123,22 +129,34 @@ class StaticEgress(Component[StaticEgressArgs]):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _nat(self, index: int) -> tuple[aws.ec2.Eip, aws.ec2.NatGateway]:
-        """The ``index``-th Elastic IP and the NAT gateway in public subnet ``index`` using it."""
-        name = self._name
+    def _elastic_ips(self, count: int) -> tuple[list[pulumi.Input[str]], list[pulumi.Output[str]]]:
+        """Allocation ids and public IPs of the ``count`` Elastic IPs, in zone order: the
+        user's own (looked up, never a resource of this stack), or new ones."""
+        config, name = self._args.config, self._name
+        if config.eip_allocation_ids:
+            # The config checked their number.
+            return list(config.eip_allocation_ids), public_ips_of(self, config.eip_allocation_ids)
         # The EIPs are what third parties allow-list: protected by default so neither a
         # `pulumi destroy` nor a change that would replace them can release the addresses.
         # They are separate resources from the NAT, so replacing a NAT keeps its IP.
-        eip = aws.ec2.Eip(
-            f"{name}-ip-{index}",
-            domain="vpc",
-            tags={**TAGS, "Name": f"{name}-ip-{index}"},
-            region=None,
-            opts=pulumi.ResourceOptions(parent=self, protect=self._args.config.protect_egress_ips),
-        )
-        nat = aws.ec2.NatGateway(
+        eips = [
+            aws.ec2.Eip(
+                f"{name}-ip-{index}",
+                domain="vpc",
+                tags={**TAGS, "Name": f"{name}-ip-{index}"},
+                region=None,
+                opts=pulumi.ResourceOptions(parent=self, protect=config.protect_egress_ips),
+            )
+            for index in range(count)
+        ]
+        return [eip.allocation_id for eip in eips], [eip.public_ip for eip in eips]
+
+    def _nat(self, index: int, allocation_id: pulumi.Input[str]) -> aws.ec2.NatGateway:
+        """The zonal NAT gateway in public subnet ``index``, with that Elastic IP."""
+        name = self._name
+        return aws.ec2.NatGateway(
             f"{name}-nat-{index}",
-            allocation_id=eip.allocation_id,
+            allocation_id=allocation_id,
             subnet_id=self._args.network.public_subnet_ids[index],
             connectivity_type="public",
             tags={**TAGS, "Name": f"{name}-nat-{index}"},
@@ -152,4 +170,50 @@ class StaticEgress(Component[StaticEgressArgs]):
                 delete_before_replace=True,
             ),
         )
-        return eip, nat
+
+    def _regional_nat(self, allocation_ids: Sequence[pulumi.Input[str]]) -> aws.ec2.NatGateway:
+        """One regional NAT gateway in manual mode: zone i uses Elastic IP i and no other.
+
+        Listing ``availability_zone_addresses`` is what makes it manual: left out, the gateway
+        runs in automatic mode, expanding to zones and associating addresses AWS picks
+        (https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateways-regional.html), which no
+        third party has allow-listed. Manual mode is the one "where you control EIP allocation
+        per AZ", and "the gateway only serves the listed Availability Zones", so every zone with
+        a private subnet is listed (AWS CDK reference, RegionalNatGatewayProviderProps,
+        https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_ec2.RegionalNatGatewayProviderProps.html).
+        It lives in no subnet; AWS gives it its own route table with the route to the internet
+        gateway, which must be attached first.
+        """
+        name = self._name
+        zones = self._subnet_zones(len(allocation_ids))
+        return aws.ec2.NatGateway(
+            # The name of the single zonal NAT: from natPerAz: false, one `pulumi up` replaces it
+            # delete-first, which frees its Elastic IP (ip-0) for the regional gateway.
+            f"{name}-nat-0",
+            availability_mode="regional",
+            vpc_id=self._args.network.vpc_id,
+            connectivity_type="public",
+            availability_zone_addresses=[
+                {"availability_zone": zone, "allocation_ids": [allocation]}
+                for zone, allocation in zip(zones, allocation_ids, strict=True)
+            ],
+            tags={**TAGS, "Name": f"{name}-nat"},
+            region=None,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(self._args.network.internet_ready),
+                delete_before_replace=True,
+            ),
+        )
+
+    def _subnet_zones(self, count: int) -> list[str]:
+        """The zones of the network's subnets, in their order: the same lookup, with the same
+        filter, as ``Network._zones`` (components/network.py), which exposes subnet ids only.
+        tests/test_addresses_egress.py checks that the two agree."""
+        zones = aws.get_availability_zones(
+            state="available",
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            region=None,
+            opts=pulumi.InvokeOptions(parent=self),
+        )
+        return list(zones.names[:count])

@@ -55,6 +55,7 @@ from components.alb import routed_functions as routed_functions
 from components.component import Component
 from components.config import FunctionConfig, NetworkConfig, RegionEndpoint, StaticIpConfig
 from components.config.access_logs import DeliveryKind
+from components.elastic_ips import public_ips_of
 from components.function import ExposedFunction, ExposedFunctions, ExposedFunctionsArgs
 from components.logs import LogBuckets, LogTarget
 from components.naming import physical_name
@@ -284,19 +285,8 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
     def _nlb_entry(self) -> None:
         config, network, name = self._args.config, self._args.network, self._name
         here = pulumi.ResourceOptions(parent=self)
-        eips = [
-            aws.ec2.Eip(
-                f"{name}-eip-{index}",
-                domain="vpc",
-                tags={**TAGS, "Name": f"{name}-eip-{index}"},
-                region=None,
-                # The addresses the client allow-lists: never released by a destroy or by a
-                # change elsewhere in the stack unless protectStaticIps is turned off first.
-                opts=pulumi.ResourceOptions(parent=self, protect=config.protect_static_ips),
-            )
-            for index in range(len(network.public_subnet_ids))
-        ]
-        nlb, nlb_group = self._nlb(eips)
+        allocations, public_ips = self._nlb_addresses()
+        nlb, nlb_group = self._nlb(allocations)
         alb = build_alb(
             AlbSpec(
                 prefix=name,
@@ -331,10 +321,32 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
             )
         for port in self._ports:
             self._nlb_port(nlb, alb, port)
-        self.static_ips = pulumi.Output.all(*[e.public_ip for e in eips]).apply(list)
+        self.static_ips = pulumi.Output.all(*public_ips).apply(list)
+
+    def _nlb_addresses(self) -> tuple[list[pulumi.Input[str]], list[pulumi.Output[str]]]:
+        """Allocation ids and public IPs of the NLB's Elastic IPs, one per public subnet: the
+        user's own (``eipAllocationIds``: looked up, never a resource of this stack, so no
+        destroy can release them), or new ones."""
+        config, name = self._args.config, self._name
+        if config.eip_allocation_ids:
+            # The config checked their number.
+            return list(config.eip_allocation_ids), public_ips_of(self, config.eip_allocation_ids)
+        eips = [
+            aws.ec2.Eip(
+                f"{name}-eip-{index}",
+                domain="vpc",
+                tags={**TAGS, "Name": f"{name}-eip-{index}"},
+                region=None,
+                # The addresses the client allow-lists: never released by a destroy or by a
+                # change elsewhere in the stack unless protectStaticIps is turned off first.
+                opts=pulumi.ResourceOptions(parent=self, protect=config.protect_static_ips),
+            )
+            for index in range(len(self._args.network.public_subnet_ids))
+        ]
+        return [eip.allocation_id for eip in eips], [eip.public_ip for eip in eips]
 
     def _nlb(
-        self, eips: Sequence[aws.ec2.Eip]
+        self, allocations: Sequence[pulumi.Input[str]]
     ) -> tuple[aws.lb.LoadBalancer, aws.ec2.SecurityGroup]:
         """The internet-facing NLB, one Elastic IP per public subnet, and its security group."""
         config, network, name = self._args.config, self._args.network, self._name
@@ -357,8 +369,8 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
             load_balancer_type="network",
             internal=False,
             subnet_mappings=[
-                {"subnet_id": subnet, "allocation_id": eip.allocation_id}
-                for subnet, eip in zip(network.public_subnet_ids, eips, strict=True)
+                {"subnet_id": subnet, "allocation_id": allocation}
+                for subnet, allocation in zip(network.public_subnet_ids, allocations, strict=True)
             ],
             security_groups=[group.id],
             # The ALB target spans the ALB's zones; cross-zone lets every NLB zone reach it even

@@ -70,6 +70,8 @@ def _functions(*specs: tuple[str, str]) -> list[dict[str, Any]]:
 
 
 HTTPS = {"certificateArn": certificate_arn()}
+# Existing Elastic IPs (eipAllocationIds), in the 17- and the 8-hex-digit forms.
+OWN_EIPS = ["eipalloc-0123456789abcdef0", "eipalloc-12345678", "eipalloc-0123456789abcdef2"]
 API_ONLY = {"functions": _functions(("api", "/api"))}
 WITH_EXISTING = {"functions": _functions(("app", "/"), ("billing", "/billing"))}
 ROUTES = [
@@ -102,6 +104,12 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ),
         ("unprotected", {"protectStaticIps": False}, {}),
         ("nlb-existing-vpc", {"entry": "nlb"}, {"network": EXISTING_VPC}),
+        ("nlb-own-eips", {"entry": "nlb", "eipAllocationIds": OWN_EIPS[:2]}, {}),
+        (
+            "nlb-own-eips-existing-vpc",
+            {"entry": "nlb", "eipAllocationIds": OWN_EIPS[:2]},
+            {"network": EXISTING_VPC},
+        ),
         ("existing-function", {}, {"functions": _functions(("billing", "/"))}),
         (
             "regions",
@@ -187,6 +195,13 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             },
             {"network": {"azCount": 3}},
         ),
+        ("regional", {"mode": "regional"}, {"network": {"azCount": 3}}),
+        ("own-eips", {"natPerAz": True, "eipAllocationIds": OWN_EIPS[:2]}, {}),
+        (
+            "regional-own-eips",
+            {"mode": "regional", "eipAllocationIds": OWN_EIPS},
+            {"network": {"azCount": 3}},
+        ),
     ],
     "ipRangeSync": [
         ("defaults", {}, {}),
@@ -215,6 +230,29 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ),
         ("waf-cloudfront", {"targets": ["wafIpSet"], "wafScope": "CLOUDFRONT"}, {}),
         ("existing-vpc", {"targets": ["securityGroup"]}, {"network": EXISTING_VPC}),
+        (
+            "every-target-synced",
+            {"targets": ["prefixList", "securityGroup", "wafIpSet"], "managedPrefixList": "never"},
+            {},
+        ),
+        (
+            "aws-managed-lists",
+            {"targets": ["prefixList", "securityGroup", "wafIpSet"], "ports": [443, 80, 8443]},
+            {},
+        ),
+        (
+            "share-with",
+            {
+                "services": ["API_GATEWAY"],
+                "regions": ["eu-west-1"],
+                "shareWith": [
+                    "111122223333",
+                    "arn:aws:organizations::111122223333:ou/o-exampleorgid/ou-ab12-34cd56ef",
+                ],
+                "allowExternalPrincipals": True,
+            },
+            {},
+        ),
     ],
 }
 
@@ -446,7 +484,7 @@ MISSPELLINGS = [
         id="functions-logging-config",
     ),
     pytest.param(
-        {"ipRangeSync": {"enabled": True}},
+        {"ipRangeSync": {"enabled": True, "managedPrefixList": "never"}},
         _sdk_misspelling(
             aws.lambda_,
             "FunctionEventInvokeConfig",
@@ -459,7 +497,7 @@ MISSPELLINGS = [
         id="ipRangeSync-failure-destination",
     ),
     pytest.param(
-        {"ipRangeSync": {"enabled": True}},
+        {"ipRangeSync": {"enabled": True, "managedPrefixList": "never"}},
         _sdk_misspelling(
             aws.s3,
             "BucketServerSideEncryptionConfiguration",

@@ -78,6 +78,13 @@ SAMPLES: dict[str, tuple[str, ...]] = {
         "cron(0 6 * * ? *)",
         "cron(15 10 ? * MON-FRI 2030)",
     ),
+    "ipRangeSync.shareWith[0]": (
+        "111122223333",
+        "arn:aws:organizations::111122223333:organization/o-exampleorgid",
+        "arn:aws:organizations::111122223333:ou/o-exampleorgid/ou-ab12-34cd56ef",
+    ),
+    "staticEgress.eipAllocationIds[0]": ("eipalloc-0123456789abcdef0", "eipalloc-12345678"),
+    "staticIp.eipAllocationIds[0]": ("eipalloc-0123456789abcdef0",),
 }
 
 # Other keys a sample needs to be valid where it is (the value is merged into these).
@@ -85,6 +92,9 @@ CONTEXT: dict[str, dict[str, Any]] = {
     "staticIp.allowedCidrs[0]": {"staticIp": {"ipAddressType": "DUAL_STACK"}},
     "functions[0].expose[0]": {"ipRestrictedApi": {"enabled": True}},
     "functions[0].widerExposure[0]": {"ipRestrictedApi": {"enabled": True}},
+    # shareWith needs synced prefix lists; eipAllocationIds belong to entry nlb.
+    "ipRangeSync.shareWith[0]": {"ipRangeSync": {"managedPrefixList": "never"}},
+    "staticIp.eipAllocationIds[0]": {"staticIp": {"entry": "nlb"}},
 }
 
 

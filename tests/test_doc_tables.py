@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import pytest
+import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -57,7 +59,7 @@ def test_every_options_table_in_the_docs_is_current() -> None:
 
 
 def test_every_top_level_key_has_a_table() -> None:
-    documented = {line.split("options:", 1)[1] for line in tables_in(ROOT)}
+    documented = {line.split("options:", 1)[1] for line in tables_in(ROOT) if ": options:" in line}
     assert documented >= set(TOP_LEVEL_KEYS)
 
 
@@ -143,3 +145,70 @@ def test_a_marker_the_tool_cannot_act_on_is_an_error(
         stale_tables(tmp_path)
     assert doc_tables.main(["--check", "--root", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+# -- request paths and costs: generated from a synthesized stack file, never drawn by hand -----
+
+
+def test_paths_and_cost_blocks_are_generated_from_the_stack_file(tmp_path: Path) -> None:
+    from tools.cost import estimate, render
+    from tools.exposure_view import exposure_rows, render_request_paths
+    from tools.synth import load_stack_file, synthesize
+
+    example = "examples/static-ip-global-accelerator.yaml"
+    page = _write(
+        tmp_path,
+        "docs/patterns/x.md",
+        f"<!-- paths:{example} -->\nold\n<!-- /paths:{example} -->\n"
+        f"<!-- cost:{example} -->\nold\n<!-- /cost:{example} -->\n",
+    )
+    assert stale_tables(tmp_path) == [
+        f"docs/patterns/x.md: paths:{example}",
+        f"docs/patterns/x.md: cost:{example}",
+    ]
+    assert doc_tables.main(["--root", str(tmp_path)]) == 0
+    text = page.read_text(encoding="utf-8")
+    result = synthesize(load_stack_file(ROOT / example), stack="static-ip-global-accelerator")
+    assert f"```mermaid\n{render_request_paths(exposure_rows(result))}\n```" in text
+    assert "\n".join(render(estimate(result), result.region)) in text
+    assert "Global Accelerator" in text  # a priced resource kind of the example
+    assert stale_tables(tmp_path) == []
+
+
+def test_the_pattern_cost_table_lists_every_pattern_example() -> None:
+    from tools.cost import PATTERN_EXAMPLES, pattern_costs
+
+    table = doc_tables.render_cost("patterns")
+    for pattern, summary in pattern_costs().items():
+        assert f"| `{pattern}` ([example](examples/{PATTERN_EXAMPLES[pattern]})) |" in table
+        assert summary.split(":")[0] in table  # the total, as tools.cost computes it
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<!-- paths:examples/nope.yaml -->\n<!-- /paths:examples/nope.yaml -->\n", "not a stack"),
+        ("<!-- cost:../outside.yaml -->\n<!-- /cost:../outside.yaml -->\n", "not a stack"),
+        ("<!-- cost:README.md -->\n<!-- /cost:README.md -->\n", "not a stack"),
+        ("<!-- paths:examples/edge-oac.yaml -->\n", "never closed"),
+    ],
+)
+def test_a_paths_or_cost_marker_without_a_stack_file_is_an_error(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    _write(tmp_path, "doc.md", text)
+    with pytest.raises(DocTableError, match=message):
+        stale_tables(tmp_path)
+
+
+def test_config_blocks_quote_the_stack_file_verbatim(tmp_path: Path) -> None:
+    example = "examples/edge-oac.yaml"
+    page = _write(
+        tmp_path, "docs/x.md", f"<!-- config:{example} -->\nold\n<!-- /config:{example} -->\n"
+    )
+    assert stale_tables(tmp_path) == [f"docs/x.md: config:{example}"]
+    assert doc_tables.main(["--root", str(tmp_path)]) == 0
+    block = re.search(r"```yaml\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    assert yaml.safe_load(block.group(1)) == yaml.safe_load((ROOT / example).read_text())
+    assert block.group(1).startswith(f"# {example}\n")

@@ -55,7 +55,16 @@ def synth(synth_shared):
 
 
 def _sync(config: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"ipRangeSync": {"enabled": True, "regions": [], **(config or {})}}
+    # The synced lists and their function: since managedPrefixList: auto became the default, a
+    # CLOUDFRONT selection uses AWS's lists instead (tests/test_addresses_managed_lists.py).
+    return {
+        "ipRangeSync": {
+            "enabled": True,
+            "regions": [],
+            "managedPrefixList": "never",
+            **(config or {}),
+        }
+    }
 
 
 def _function(result: Synth) -> Resource:

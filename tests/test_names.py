@@ -114,6 +114,10 @@ UNNAMED = {
     "aws:lb/listener:Listener",
     "aws:lb/listenerRule:ListenerRule",
     "aws:lb/targetGroupAttachment:TargetGroupAttachment",
+    "aws:ram/principalAssociation:PrincipalAssociation",
+    "aws:ram/resourceAssociation:ResourceAssociation",
+    # A share's name need not be unique (RAM identifies shares by ARN); the autoname is short.
+    "aws:ram/resourceShare:ResourceShare",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketObjectv2:BucketObjectv2",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",

@@ -38,7 +38,7 @@ def test_preview_prints_tree_outputs_and_writes_mermaid(tmp_path, capsys) -> Non
     assert "lambda-exposure:index:ExposedFunctions functions" in printed
     assert "aws:lambda/function:Function functions-app" in printed
     assert "runtime=python3" in printed
-    assert "memorySize=256 " in printed  # integers print as integers, not 256.0
+    assert re.search(r"memorySize=256(\s|$)", printed, re.M)  # an integer, not 256.0
     assert "functionArns" in printed
     assert "function:b" in printed  # the existing function's ARN, looked up
     diagram = out.read_text()
@@ -199,3 +199,70 @@ def test_check_flag_fails_on_a_misspelled_nested_key(tmp_path, capsys, monkeypat
         "aws:cloudfront/distribution:Distribution edge-cdn: origins[0].origin_idd: "
         "not an input of DistributionOriginArgs (did you mean 'originId', which is required?)"
     )
+
+
+# -- the terminal view: wrapped at 120 columns, with the stack's fixed monthly cost ------------
+
+
+def test_tree_lines_wrap_at_120_columns_between_inputs(tmp_path, capsys) -> None:
+    stack = yaml.safe_load((Path(__file__).parents[1] / "Pulumi.dev.yaml").read_text())
+    assert (
+        preview.main(["--file", str(_write(tmp_path, stack)), "--out", str(tmp_path / "d.md")]) == 0
+    )
+    printed = capsys.readouterr().out
+    tree = printed.split("\nOutputs")[0].splitlines()[1:]
+    assert tree, "the preview printed no resource tree"
+    assert max(len(line) for line in tree) <= preview.TREE_WIDTH
+    continuation = [
+        line
+        for line in tree
+        if not line.lstrip().startswith(("aws:", "lambda-exposure:", "pulumi:", "random:"))
+    ]
+    # The dev stack has resources with more inputs than fit: they continue on deeper lines.
+    assert continuation, "no tree line was wrapped"
+    for line in continuation:
+        assert re.fullmatch(r" {4,}\S.*", line), line  # indented under its resource, not flush left
+        assert re.match(r" +[A-Za-z]+=|\s+\(\+\d+ more\)|\s+\[", line), line  # starts at an input
+
+
+def test_wrap_line_never_cuts_an_input_and_keeps_order() -> None:
+    items = [f"key{i}={'v' * 30}" for i in range(8)]
+    lines = preview.wrap_line("  aws:x/y:Y name", items, "  ", width=80)
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[0].startswith("  aws:x/y:Y name")
+    rejoined = [part for line in lines for part in line.strip().split("  ")][1:]
+    assert rejoined == items
+    # An input longer than the width gets a line of its own rather than being cut.
+    long_item = "policy=" + "p" * 100
+    lines = preview.wrap_line("  aws:x/y:Y name", ["a=1", long_item, "b=2"], "  ", width=80)
+    assert f"      {long_item}" in lines
+    assert lines[-1].strip() == "b=2"
+
+
+def test_preview_prints_the_fixed_monthly_cost_of_the_stack(tmp_path, capsys) -> None:
+    stack = yaml.safe_load((Path(__file__).parents[1] / "Pulumi.dev.yaml").read_text())
+    assert (
+        preview.main(["--file", str(_write(tmp_path, stack)), "--out", str(tmp_path / "d.md")]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "Fixed monthly cost before traffic" in printed
+    # The dev stack has an accelerator and its ALB: both are priced, and a total follows.
+    assert re.search(r"Global Accelerator +1 ", printed)
+    assert re.search(r"Application Load Balancer +\d+ ", printed)
+    total = re.search(r"  total +\$([\d,]+\.\d\d)", printed)
+    assert total and float(total.group(1).replace(",", "")) > 0
+
+
+def test_long_outputs_print_as_indented_json_and_exposure_as_a_count() -> None:
+    outputs = {
+        "short": "x",
+        "long": {
+            f"function-{i}": "arn:aws:lambda:eu-west-1:123456789012:function:f" for i in range(4)
+        },
+        "exposure": [{"function": "app"}, {"function": "admin"}],
+    }
+    lines = list(preview._format_outputs(outputs))
+    assert '  short: "x"' in lines
+    assert "  long:" in lines
+    assert all(len(line) <= preview.TREE_WIDTH for line in lines)
+    assert "  exposure: 2 rows (the exposure table below)" in lines

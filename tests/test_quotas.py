@@ -176,7 +176,8 @@ def test_lambda_endpoint_group_counts_the_vpc_cidr_and_each_allowed_cidr(synth, 
 
 
 def test_sync_pool_rules_per_group_at_and_past_the_quota(synth, synth_error) -> None:
-    sync = {"enabled": True, "targets": ["securityGroup"]}
+    # The synced pool (the default CLOUDFRONT selection uses AWS's list with auto).
+    sync = {"enabled": True, "targets": ["securityGroup"], "managedPrefixList": "never"}
     result = synth({"ipRangeSync": {**sync, "rulesPerGroup": 60}})
     env = result.named("ip-range-sync-function").inputs["environment"]["variables"]
     assert env["RULES_PER_GROUP"] == "60"

@@ -18,7 +18,18 @@ description, and its row follows: edit the description, never the table.
     python -m tools.doc_tables            # rewrite every stale table
     python -m tools.doc_tables --check    # rewrite nothing; exit 1 listing the stale tables
 
-Exit 2 on a marker that names no config key or is never closed.
+Two more kinds of block are generated the same way, from a stack file of the repository
+(an example or ``Pulumi.<stack>.yaml``, synthesized under mocks like the tests do), so that no
+picture or price in the docs is drawn or typed by hand:
+
+    <!-- paths:examples/edge-oac.yaml -->   the request-path diagram (Mermaid) of that config,
+                                             from its ``exposure`` output (``tools.exposure_view``)
+    <!-- cost:examples/static-egress.yaml --> its fixed monthly cost before traffic (``tools.cost``)
+    <!-- cost:patterns -->                   every pattern's cost, from its example (the README)
+    <!-- config:examples/edge-oac.yaml -->  the file itself, verbatim, as a YAML block: a config
+                                             quoted in the docs is always one the suite synthesizes
+
+Exit 2 on a marker that names no config key or file, or is never closed.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import sys
 import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -41,8 +53,8 @@ from components.config import StackConfig, model_in
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "| key | default | meaning |\n|---|---|---|\n"
-_OPEN_RE = re.compile(r"<!-- options:(?P<key>[^ ]*) -->\n")
-_CLOSE = "<!-- /options:{key} -->"
+_OPEN_RE = re.compile(r"<!-- (?P<kind>options|paths|cost|config):(?P<key>[^ ]*) -->\n")
+_CLOSE = "<!-- /{kind}:{key} -->"
 # Directories that hold no docs of the repository (virtualenvs, caches, tool state).
 _SKIPPED_PARTS = {"node_modules", "__pycache__"}
 
@@ -188,40 +200,116 @@ def _number(value: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------------------------
+# request paths and costs, from a synthesized stack file
+# --------------------------------------------------------------------------------------------
+
+
+def _stack_path(kind: str, key: str) -> Path:
+    path = (ROOT / key).resolve()
+    inside = path.is_relative_to(ROOT) and path.suffix == ".yaml"
+    if not inside or not path.is_file():
+        raise DocTableError(f"{kind}:{key}: not a stack file of the repository")
+    return path
+
+
+@cache
+def _synthesized(path: Path) -> Any:
+    from tools.synth import load_stack_file, synthesize
+
+    return synthesize(load_stack_file(path), stack=path.stem.removeprefix("Pulumi."))
+
+
+def render_paths(key: str) -> str:
+    """The request-path diagram of the stack file ``key``, as a Mermaid block."""
+    from tools.exposure_view import exposure_rows, render_request_paths
+
+    rows = exposure_rows(_synthesized(_stack_path("paths", key)))
+    if not rows:
+        raise DocTableError(f"paths:{key}: the stack has no exposure rows to draw")
+    return f"```mermaid\n{render_request_paths(rows)}\n```\n"
+
+
+def render_cost(key: str) -> str:
+    """The fixed monthly cost of ``key`` (a stack file), or of every pattern (``patterns``)."""
+    from tools import cost
+
+    if key == "patterns":
+        lines = [
+            "| pattern (example) | fixed monthly cost before traffic, us-east-1 |",
+            "|---|---|",
+        ]
+        for pattern, summary in cost.pattern_costs().items():
+            example = cost.PATTERN_EXAMPLES[pattern]
+            lines.append(f"| `{pattern}` ([example](examples/{example})) | {_cell(summary)} |")
+        return "\n".join(lines) + "\n"
+    result = _synthesized(_stack_path("cost", key))
+    return "```text\n" + "\n".join(cost.render(cost.estimate(result), result.region)) + "\n```\n"
+
+
+def render_config(key: str) -> str:
+    """The stack file ``key`` as it is, in a YAML block."""
+    text = _stack_path("config", key).read_text(encoding="utf-8")
+    return f"```yaml\n# {key}\n{text.rstrip()}\n```\n"
+
+
+def render_block(kind: str, key: str) -> str:
+    if kind == "config":
+        return render_config(key)
+    if kind == "paths":
+        return render_paths(key)
+    if kind == "cost":
+        return render_cost(key)
+    return render_table(key)
+
+
+# --------------------------------------------------------------------------------------------
+# the generated blocks in the docs
+# --------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Table:
-    """One marked table of a Markdown text: its key and where its body is."""
+    """One marked block of a Markdown text: its kind, key and where its body is."""
 
     key: str
     start: int  # first character after the opening marker's line
     end: int  # first character of the closing marker
+    kind: str = "options"
 
     def body(self, text: str) -> str:
         return text[self.start : self.end]
+
+    @property
+    def marker(self) -> str:
+        return f"{self.kind}:{self.key}"
 
 
 def find_tables(text: str, where: str = "") -> list[Table]:
     tables = []
     for opening in _OPEN_RE.finditer(text):
-        key = opening.group("key")
-        closing = text.find(_CLOSE.format(key=key), opening.end())
+        kind, key = opening.group("kind"), opening.group("key")
+        close = _CLOSE.format(kind=kind, key=key)
+        closing = text.find(close, opening.end())
         if closing < 0:
-            raise DocTableError(
-                f"{where}: options:{key} is never closed ({_CLOSE.format(key=key)})"
-            )
-        model_at(key)  # an unknown key is an error here, not a table silently left alone
-        tables.append(Table(key, opening.end(), closing))
+            raise DocTableError(f"{where}: {kind}:{key} is never closed ({close})")
+        # An unknown key or file is an error here, not a block silently left alone.
+        if kind == "options":
+            model_at(key)
+        elif key != "patterns" or kind != "cost":
+            _stack_path(kind, key)
+        tables.append(Table(key, opening.end(), closing, kind))
     return tables
 
 
 def refreshed(text: str, where: str = "") -> tuple[str, list[str]]:
-    """``text`` with every table regenerated, and the keys of the tables that changed."""
+    """``text`` with every block regenerated, and the markers of the blocks that changed."""
     pieces, stale, at = [], [], 0
     for table in find_tables(text, where):
-        # Blank lines around the table: Markdown ends an HTML block (the marker) at one.
-        fresh = f"\n{render_table(table.key)}\n"
+        # Blank lines around the block: Markdown ends an HTML block (the marker) at one.
+        fresh = f"\n{render_block(table.kind, table.key)}\n"
         if table.body(text) != fresh:
-            stale.append(table.key)
+            stale.append(table.marker)
         pieces += [text[at : table.start], fresh]
         at = table.end
     pieces.append(text[at:])
@@ -245,7 +333,7 @@ def stale_tables(root: Path = ROOT, *, write: bool = False) -> list[str]:
         text = path.read_text(encoding="utf-8")
         where = path.relative_to(root).as_posix()
         new_text, keys = refreshed(text, where)
-        stale += [f"{where}: options:{key}" for key in keys]
+        stale += [f"{where}: {marker}" for marker in keys]
         if write and new_text != text:
             path.write_text(new_text, encoding="utf-8")
     return stale
@@ -254,7 +342,7 @@ def stale_tables(root: Path = ROOT, *, write: bool = False) -> list[str]:
 def tables_in(root: Path = ROOT) -> list[str]:
     """``file:key`` of every marked table under ``root``."""
     return [
-        f"{path.relative_to(root).as_posix()}: options:{table.key}"
+        f"{path.relative_to(root).as_posix()}: {table.marker}"
         for path in markdown_files(root)
         for table in find_tables(path.read_text(encoding="utf-8"), str(path))
     ]

@@ -5,9 +5,11 @@
     python -m tools.preview --stack dev --check    # and the deploy-readiness check
 
 Runs the real program under Pulumi mocks (``tools.synth``), prints the resource tree with each
-resource's key inputs, the stack outputs (with placeholder values the mocks computed) and any
-warnings, and writes a Mermaid diagram of the resources and their links to
-``preview/<stack>.md``. A reviewer sees what a config change does before anyone runs ``pulumi up``.
+resource's key inputs (wrapped at 120 columns), the stack outputs (with placeholder values the
+mocks computed), the estimated fixed monthly cost before traffic (``tools.cost``, list prices
+from ``tools/prices.json``), the exposure table and any warnings, and writes a Mermaid diagram
+of the resources and their links, and the request-path diagram, to ``preview/<stack>.md``. A
+reviewer sees what a config change does before anyone runs ``pulumi up``.
 
 ``--check`` also compares every resource's inputs with what the pinned pulumi-aws SDK declares
 and every physical name with AWS's limits (``tools.check``), prints one line per finding and
@@ -20,7 +22,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,9 @@ from tools.synth import REPO_ROOT, Resource, Synth, load_stack_file, synthesize
 # Inputs too noisy for a tree line (the diagram and the tests cover them).
 _HIDDEN_INPUTS = {"tags", "code", "description", "tagsAll"}
 _MAX_VALUE = 70
+# Tree lines wrap here: between inputs, never inside one, continuation lines indented under the
+# resource so the nesting still reads at a glance.
+TREE_WIDTH = 120
 
 
 def _summarize(key: str, value: Any) -> str | None:
@@ -63,14 +68,35 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _key_inputs(resource: Resource, limit: int = 6) -> str:
+def _key_inputs(resource: Resource, limit: int = 6) -> list[str]:
+    """The resource's key inputs, one item each, then ``(+N more)`` and its flags."""
     parts = [p for k, v in sorted(resource.inputs.items()) if (p := _summarize(k, v))]
-    extra = f" (+{len(parts) - limit} more)" if len(parts) > limit else ""
+    items = parts[:limit]
+    if len(parts) > limit:
+        items.append(f"(+{len(parts) - limit} more)")
     flags = [
         f for f, on in (("protect", resource.protect), ("retain", resource.retain_on_delete)) if on
     ]
-    flag_text = f"  [{' '.join(flags)}]" if flags else ""
-    return "  ".join(parts[:limit]) + extra + flag_text
+    if flags:
+        items.append(f"[{' '.join(flags)}]")
+    return items
+
+
+def wrap_line(head: str, items: Sequence[str], indent: str, width: int = TREE_WIDTH) -> list[str]:
+    """``head`` then ``items`` two spaces apart, wrapped at ``width`` between items.
+
+    Continuation lines start four spaces deeper than ``indent``; an item longer than a line gets
+    a line of its own rather than being cut (values are already shortened by ``_summarize``).
+    """
+    lines = [head]
+    continuation = indent + "    "
+    for item in items:
+        candidate = f"{lines[-1]}  {item}"
+        if len(candidate) <= width or lines[-1].strip() == "":
+            lines[-1] = candidate
+        else:
+            lines.append(continuation + item)
+    return lines
 
 
 def render_tree(result: Synth) -> list[str]:
@@ -86,8 +112,9 @@ def render_tree(result: Synth) -> list[str]:
         for resource in by_parent.get(parent, []):
             indent = "  " * depth
             region = f" @{resource.region}" if resource.region else ""
-            details = "" if not resource.custom else f"  {_key_inputs(resource)}"
-            lines.append(f"{indent}{resource.type} {resource.name}{region}{details}".rstrip())
+            head = f"{indent}{resource.type} {resource.name}{region}"
+            items = _key_inputs(resource) if resource.custom else []
+            lines.extend(wrap_line(head, items, indent))
             walk(resource.urn, depth + 1)
 
     walk("", 0)
@@ -131,9 +158,20 @@ def render_mermaid(result: Synth) -> str:
     return "\n".join(lines)
 
 
-def _format_outputs(outputs: dict[str, Any]) -> Iterable[str]:
+def _format_outputs(outputs: dict[str, Any], width: int = TREE_WIDTH) -> Iterable[str]:
+    """One line per output; a value too long for one line as indented JSON under its key."""
     for key in sorted(outputs):
-        yield f"  {key}: {json.dumps(outputs[key], sort_keys=True)}"
+        value = outputs[key]
+        if key == "exposure" and isinstance(value, list):
+            yield f"  {key}: {len(value)} rows (the exposure table below)"
+            continue
+        line = f"  {key}: {json.dumps(value, sort_keys=True)}"
+        if len(line) <= width:
+            yield line
+            continue
+        yield f"  {key}:"
+        for text in json.dumps(value, sort_keys=True, indent=2).splitlines():
+            yield f"    {text}"
 
 
 def stack_file(stack: str) -> Path:
@@ -176,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(render_tree(result)))
     print("\nOutputs (placeholder values computed by the mocks):")
     print("\n".join(_format_outputs(result.outputs)))
+    from tools.cost import estimate, render
+
+    print()
+    print("\n".join(render(estimate(result), result.region)))
     if result.warnings:
         print("\nWarnings:")
         print("\n".join(f"  {w}" for w in result.warnings))

@@ -327,6 +327,12 @@ def _event_rule(state: dict, name: str, physical: str, region: str) -> str:
     return physical
 
 
+def _resource_share(state: dict, name: str, physical: str, region: str) -> str:
+    arn = f"arn:aws:ram:{region}:{ACCOUNT}:resource-share/{_short_hash(name, 'ram', length=36)}"
+    state["arn"] = arn
+    return arn
+
+
 _RESOURCE_OUTPUTS: dict[str, Callable[[dict, str, str, str], str | None]] = {
     "aws:lambda/function:Function": _function,
     "aws:iam/role:Role": _role,
@@ -356,6 +362,7 @@ _RESOURCE_OUTPUTS: dict[str, Callable[[dict, str, str, str], str | None]] = {
     "aws:sqs/queue:Queue": _queue,
     "aws:sns/topic:Topic": _topic,
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "aws:ram/resourceShare:ResourceShare": _resource_share,
 }
 
 
@@ -435,6 +442,35 @@ def _managed_policy(args: dict, region: str) -> dict:
     return {"id": _MANAGED_POLICY_IDS.get(name, _short_hash(name, length=36)), "name": name}
 
 
+def _get_managed_prefix_list(args: dict, region: str) -> dict:
+    # An AWS-managed list: owned by "AWS", one id per region, its weight as MaxEntries.
+    name = str(args.get("name"))
+    list_id = f"pl-{_short_hash(name, region, length=8)}"
+    return {
+        "id": list_id,
+        "name": name,
+        "arn": f"arn:aws:ec2:{region}:aws:prefix-list/{list_id}",
+        "addressFamily": "IPv6" if ".ipv6." in name else "IPv4",
+        "maxEntries": 55,
+        "ownerId": "AWS",
+        "entries": [],
+        "version": 1,
+        "tags": {},
+    }
+
+
+def _get_elastic_ip(args: dict, region: str) -> dict:
+    # An existing Elastic IP looked up by allocation id: an address from RFC 5737's 192.0.2.0/24.
+    allocation = str(args.get("id"))
+    return {
+        "id": allocation,
+        "publicIp": _ip_from(allocation, "own-eip", "192.0.2"),
+        "domain": "vpc",
+        "associationId": "",
+        "tags": {},
+    }
+
+
 _CALL_RESULTS: dict[str, Callable[[dict, str], dict]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getRegion:getRegion": _region,
@@ -445,6 +481,8 @@ _CALL_RESULTS: dict[str, Callable[[dict, str], dict]] = {
     "aws:cloudfront/getCachePolicy:getCachePolicy": _managed_policy,
     "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy": _managed_policy,
     "aws:cloudfront/getResponseHeadersPolicy:getResponseHeadersPolicy": _managed_policy,
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": _get_managed_prefix_list,
+    "aws:ec2/getElasticIp:getElasticIp": _get_elastic_ip,
 }
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.config.base import PROJECT, ConfigError, ConfigModel, ascii_fullmatch, matching
-from components.config.types import LogRetentionDays, check_unique, region_name
+from components.config.types import LogRetentionDays, check_unique, is_account_id, region_name
 
 # Service identifiers seen in ip-ranges.json (2026-07). AWS adds new ones without notice, so an
 # identifier outside this list is accepted with a warning rather than refused.
@@ -83,6 +83,46 @@ def _default_targets() -> list[SyncTarget]:
 
 def _default_ports() -> list[int]:
     return [443]
+
+
+# AWS's own lists of CloudFront's origin-facing addresses, IPv4 and IPv6 ("Use the CloudFront
+# managed prefix list", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+# LocationsOfEdgeServers.html#managed-prefix-list). Each reference to one counts as its weight
+# against the rules-per-security-group quota: "the weight of a Amazon CloudFront managed prefix
+# list is 55" (https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-
+# lists.html, which gives 55 for both lists).
+CLOUDFRONT_ORIGIN_FACING_LISTS = {
+    4: "com.amazonaws.global.cloudfront.origin-facing",
+    6: "com.amazonaws.global.ipv6.cloudfront.origin-facing",
+}
+CLOUDFRONT_LIST_WEIGHT = 55
+
+# What AWS RAM takes as a principal for a prefix list: an account id, an OU or the organization.
+# Patterns of the Organizations API (API_OrganizationalUnit.html, API_Organization.html in
+# https://docs.aws.amazon.com/organizations/latest/APIReference/).
+_OU_ARN_RE = ascii_fullmatch(
+    r"arn:aws(-[a-z]+)*:organizations::[0-9]{12}:ou/(?P<org>o-[a-z0-9]{10,32})/"
+    r"ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}"
+)
+_ORGANIZATION_ARN_RE = ascii_fullmatch(
+    r"arn:aws(-[a-z]+)*:organizations::[0-9]{12}:organization/(?P<org>o-[a-z0-9]{10,32})"
+)
+
+
+def organization_of(principal: str) -> str | None:
+    """The organization id an OU or organization ARN names; None for an account id."""
+    match = _OU_ARN_RE(principal) or _ORGANIZATION_ARN_RE(principal)
+    return match.group("org") if match else None
+
+
+RamPrincipal = Annotated[
+    str,
+    matching(
+        lambda value: is_account_id(value) or organization_of(value) is not None,
+        "a 12-digit account id, an OU ARN (arn:aws:organizations::<account>:ou/o-.../ou-...) "
+        "or an organization ARN (arn:aws:organizations::<account>:organization/o-...)",
+    ),
+]
 
 
 class IpRangeSyncConfig(ConfigModel):
@@ -181,7 +221,7 @@ class IpRangeSyncConfig(ConfigModel):
     def _pool_fits_one_prefix(self) -> IpRangeSyncConfig:
         # The handler places every port of a CIDR in the same group; a group that cannot hold
         # one CIDR on all ports can hold nothing (the handler refuses to start).
-        if "securityGroup" in self.targets and self.rules_per_group < len(self.ports):
+        if "securityGroup" in self.synced_targets and self.rules_per_group < len(self.ports):
             raise ConfigError(
                 f"rulesPerGroup: {self.rules_per_group} rules cannot hold one CIDR on "
                 f"{len(self.ports)} ports; raise rulesPerGroup or use fewer ports"
@@ -199,3 +239,96 @@ class IpRangeSyncConfig(ConfigModel):
                 "set regions: [] to allow both"
             )
         return notes
+
+    managed_prefix_list: Literal["auto", "never"] = Field(
+        default="auto",
+        alias="managedPrefixList",
+        description="`auto`: with `services: [CLOUDFRONT]` and `regions: []`, the `prefixList` "
+        "and `securityGroup` targets use AWS's `com.amazonaws.global.cloudfront.origin-facing` "
+        "lists (the addresses CloudFront connects to origins from) and nothing is synced for "
+        "them. `never`: always lists of our own, kept equal to the selection",
+    )
+    share_with: list[RamPrincipal] = Field(
+        default_factory=list,
+        alias="shareWith",
+        description="Share the prefix lists of our own through AWS RAM with these principals "
+        "(12-digit account ids, OU ARNs, the organization ARN): their security groups and "
+        "route tables reference the one synced list",
+    )
+    allow_external_principals: bool = Field(
+        default=False,
+        alias="allowExternalPrincipals",
+        description="`shareWith` names an account outside this account's organization: say so. "
+        "Off, RAM refuses to share with it",
+    )
+
+    @field_validator("share_with")
+    @classmethod
+    def _one_organization(cls, value: list[str]) -> list[str]:
+        check_unique(value, "principal")
+        organizations = [(i, organization_of(p)) for i, p in enumerate(value)]
+        named = [(i, org) for i, org in organizations if org is not None]
+        for index, org in named[1:]:
+            if org != named[0][1]:
+                # RAM shares with the OUs and the organization the sharing account belongs to.
+                raise ConfigError(
+                    f"[{index}]: {org} is not the organization of [{named[0][0]}] "
+                    f"({named[0][1]}); RAM shares with one organization, the one this account "
+                    "is in (other organizations' accounts are listed by account id)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _addresses_fit_the_targets(self) -> IpRangeSyncConfig:
+        if (
+            self.aws_managed_lists
+            and "securityGroup" in self.targets
+            and self.rules_per_group < CLOUDFRONT_LIST_WEIGHT
+        ):
+            raise ConfigError(
+                f"rulesPerGroup: {self.rules_per_group} rules cannot hold one reference to "
+                f"AWS's CloudFront list, which weighs {CLOUDFRONT_LIST_WEIGHT} rules; raise "
+                "rulesPerGroup, or set managedPrefixList: never"
+            )
+        if self.share_with and "prefixList" not in self.targets:
+            raise ConfigError(
+                "shareWith: RAM shares the prefix lists, and targets has no prefixList"
+            )
+        if self.share_with and self.aws_managed_lists:
+            raise ConfigError(
+                "shareWith: with managedPrefixList: auto this CLOUDFRONT selection uses AWS's "
+                f"{CLOUDFRONT_ORIGIN_FACING_LISTS[4]} lists, which no one can share and every "
+                "account can reference already (prefixListId names them); set "
+                "managedPrefixList: never to share a synced list of your own"
+            )
+        if self.allow_external_principals and not any(map(is_account_id, self.share_with)):
+            raise ConfigError(
+                "allowExternalPrincipals: only an account can be outside the organization, and "
+                "shareWith lists no account id; remove allowExternalPrincipals"
+            )
+        return self
+
+    @property
+    def aws_managed_lists(self) -> bool:
+        """Whether AWS's origin-facing lists stand in for our prefixList/securityGroup targets.
+
+        Only the whole CloudFront selection: AWS's lists cannot be narrowed to a region, so a
+        region filter keeps the sync.
+        """
+        return (
+            self.managed_prefix_list == "auto"
+            and self.services == ["CLOUDFRONT"]
+            and not self.regions
+        )
+
+    @property
+    def synced_targets(self) -> list[SyncTarget]:
+        """The targets the sync function fills; empty = no function at all."""
+        taken = {"prefixList", "securityGroup"} if self.aws_managed_lists else set()
+        return [t for t in self.targets if t not in taken]
+
+    def origin_facing_groups(self) -> list[list[int]]:
+        """The ports of each group referencing AWS's CloudFront lists (``securityGroup`` with
+        ``aws_managed_lists``): as many references per group as ``rulesPerGroup`` can weigh."""
+        per_group = max(1, self.rules_per_group // CLOUDFRONT_LIST_WEIGHT)
+        return [self.ports[i : i + per_group] for i in range(0, len(self.ports), per_group)]

@@ -266,6 +266,47 @@ class StackConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _own_elastic_ips_fit(self) -> StackConfig:
+        """eipAllocationIds: one address per NAT gateway / NLB zone, each used once."""
+        net, egress, sip = self.network, self.static_egress, self.static_ip
+        given: dict[str, str] = {}
+        if egress.enabled and egress.eip_allocation_ids:
+            needed = egress.elastic_ip_count(net.az_count)
+            if len(egress.eip_allocation_ids) != needed:
+                zones = f"network.azCount: {net.az_count}"
+                what = (
+                    f"the regional NAT gateway takes one per zone ({zones})"
+                    if egress.mode == "regional"
+                    else f"one NAT gateway per zone (natPerAz: true, {zones})"
+                    if egress.nat_per_az
+                    else "one NAT gateway for every zone (natPerAz: false)"
+                )
+                raise ConfigError(
+                    f"staticEgress.eipAllocationIds: {len(egress.eip_allocation_ids)} given, "
+                    f"{needed} needed: {what}"
+                )
+            given = {
+                a: f"staticEgress.eipAllocationIds[{i}]"
+                for i, a in enumerate(egress.eip_allocation_ids)
+            }
+        if sip.enabled and sip.eip_allocation_ids:
+            needed = len(net.public_subnet_ids) if net.existing else net.az_count
+            if len(sip.eip_allocation_ids) != needed:
+                zones = "network.publicSubnetIds" if net.existing else "network.azCount"
+                raise ConfigError(
+                    f"staticIp.eipAllocationIds: {len(sip.eip_allocation_ids)} given, {needed} "
+                    f"needed: the NLB takes one Elastic IP per public subnet ({zones}: {needed})"
+                )
+            for index, allocation in enumerate(sip.eip_allocation_ids):
+                if allocation in given:
+                    raise ConfigError(
+                        f"staticIp.eipAllocationIds[{index}]: {allocation} is also "
+                        f"{given[allocation]}; an Elastic IP serves one NAT gateway or load "
+                        "balancer at a time"
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _ip_restricted_api_routes(self) -> StackConfig:
         """Each ipRestrictedApi route must fall under a function's path, or it routes nowhere."""
         api = self.ip_restricted_api

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
 
-from components.config.base import ConfigModel, ascii_fullmatch
+from pydantic import Field, field_validator, model_validator
+
+from components.config.base import ConfigError, ConfigModel, ascii_fullmatch
+from components.config.types import EipAllocationIds
 
 # Host, optional port, then a path/query of printable ASCII without spaces (no control or
 # non-ASCII characters: the URL is passed to the functions as an environment variable).
@@ -50,3 +53,30 @@ class StaticEgressConfig(ConfigModel):
         if value and (not match or not 1 <= port <= 65535):
             raise ValueError(f"{value!r} is not an https:// URL")
         return value
+
+    mode: Literal["zonal", "regional"] = Field(
+        default="zonal",
+        description="`zonal`: NAT gateway(s) in the public subnets (`natPerAz`). `regional`: "
+        "one regional NAT gateway in **manual** mode serving every zone, one Elastic IP per "
+        "zone (never automatic mode, whose addresses nobody allow-listed)",
+    )
+    eip_allocation_ids: EipAllocationIds = Field(
+        default_factory=list,
+        alias="eipAllocationIds",
+        description="Existing Elastic IPs (`eipalloc-...`) to use instead of new ones: one per "
+        "NAT gateway (`zonal`: 1, or `azCount` with `natPerAz`; `regional`: `azCount`), in zone "
+        "order. The program never creates, protects or releases them",
+    )
+
+    @model_validator(mode="after")
+    def _mode_fits(self) -> StaticEgressConfig:
+        if self.mode == "regional" and self.nat_per_az:
+            raise ConfigError(
+                "natPerAz: a zonal setting; the regional NAT gateway (mode: regional) already "
+                "serves every zone with one Elastic IP each (remove natPerAz, or mode: zonal)"
+            )
+        return self
+
+    def elastic_ip_count(self, az_count: int) -> int:
+        """Elastic IPs the NAT gateway(s) use: one per zonal NAT, or one per zone (regional)."""
+        return az_count if self.nat_per_az or self.mode == "regional" else 1

@@ -13,7 +13,14 @@ from components.config.access_logs import (
     AccessLogRetentionDays,
 )
 from components.config.base import ConfigError, ConfigModel, ascii_fullmatch, matching
-from components.config.types import AcmArn, Cidrs, Region, check_unique, region_name
+from components.config.types import (
+    AcmArn,
+    Cidrs,
+    EipAllocationIds,
+    Region,
+    check_unique,
+    region_name,
+)
 
 # ALBs take predefined policies only (no custom ones), all named ELBSecurityPolicy-...:
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
@@ -140,6 +147,23 @@ class StaticIpConfig(ConfigModel):
     @property
     def https(self) -> bool:
         return bool(self.certificate_arn)
+
+    eip_allocation_ids: EipAllocationIds = Field(
+        default_factory=list,
+        alias="eipAllocationIds",
+        description="`nlb` only: existing Elastic IPs (`eipalloc-...`), one per public subnet in "
+        "zone order, used instead of new ones so the published addresses outlive the stack. "
+        "The program never creates, protects or releases them",
+    )
+
+    @model_validator(mode="after")
+    def _own_addresses_need_nlb(self) -> StaticIpConfig:
+        if self.eip_allocation_ids and self.entry != "nlb":
+            raise ConfigError(
+                "eipAllocationIds: Elastic IPs are the NLB's addresses (entry: nlb); a Global "
+                "Accelerator has its own two anycast IPs"
+            )
+        return self
 
     # Off by default: logs are billed by the GB stored (S3) and, for flow logs, delivered.
     access_logs: bool = Field(

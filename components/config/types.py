@@ -208,3 +208,19 @@ def serving_function(path: str, functions: Sequence[_F]) -> _F | None:
         if serves and (best is None or len(fn.path) > len(best.path)):
             best = fn
     return best
+
+
+# --------------------------------------------------------------------------------------------
+# Elastic IP allocations
+# --------------------------------------------------------------------------------------------
+
+# EC2 resource ids are the resource prefix and 8 (older) or 17 lowercase hexadecimal digits:
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html
+_EIP_ALLOCATION_RE = ascii_fullmatch(r"eipalloc-([0-9a-f]{8}|[0-9a-f]{17})")
+
+# An existing Elastic IP, by its allocation id (not its address: the address is looked up).
+EipAllocationId = Annotated[
+    str,
+    matching(_EIP_ALLOCATION_RE, "an Elastic IP allocation id (eipalloc- and 8 or 17 hex digits)"),
+]
+EipAllocationIds = Annotated[list[EipAllocationId], unique("allocation id")]
