@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.config import load_config
+from components.config import access_log_deliveries, load_config
 from components.exposure import exposure_model, exposure_output
 from components.function import ExposedFunction, ExposedFunctions, ExposedFunctionsArgs
 from components.network import Network, NetworkArgs
@@ -60,6 +60,15 @@ def served_by(entry: str) -> list[ExposedFunction]:
     return [by_name[f.name] for f in config.functions_exposed_by(entry)]
 
 
+# Before the entries that write to them: one private log bucket per region that receives access
+# logs (staticIp.accessLogs, edge.accessLogs), none when no access log is on.
+log_buckets = None
+if deliveries := access_log_deliveries(config):
+    from components.logs import LogBuckets, LogBucketsArgs
+
+    log_buckets = LogBuckets("logs", LogBucketsArgs(deliveries, config.region))
+    outputs["logBuckets"] = log_buckets.bucket_names
+
 if config.static_ip.enabled:
     from components.static_ip import StaticIpEntry, StaticIpEntryArgs
 
@@ -73,6 +82,7 @@ if config.static_ip.enabled:
             config.region,
             network_config=config.network,
             function_configs=config.functions_exposed_by("staticIp"),
+            log_buckets=log_buckets,
         ),
     )
     outputs["staticIps"] = static_ip.static_ips
@@ -101,7 +111,10 @@ if config.edge.enabled:
     from components.edge import EdgeProtectedUrl, EdgeProtectedUrlArgs
 
     edge = EdgeProtectedUrl(
-        "edge", EdgeProtectedUrlArgs(config.edge, served_by("edge"), config.region, network)
+        "edge",
+        EdgeProtectedUrlArgs(
+            config.edge, served_by("edge"), config.region, network, log_buckets=log_buckets
+        ),
     )
     outputs["edgeUrl"] = edge.url
     outputs["functionUrls"] = edge.function_urls

@@ -10,7 +10,9 @@ most specific first. What faces the ALB is the caller's choice, given as data:
   ALB invokes Lambda targets through the Lambda API, not over the network;
 * ``health_checks``: Lambda target health checks (each one an invocation) or none;
 * ``health_answer_path``: a path the ALB answers itself on every listener, for a load balancer in
-  front whose health checks must test the ALB, not invoke a function.
+  front whose health checks must test the ALB, not invoke a function;
+* ``access_logs``: where the ALB writes its access logs (a log bucket of its own region,
+  ``components/logs.py``), or nowhere.
 
 ``components/static_ip.py`` puts it behind Global Accelerator or an NLB. Every child is parented
 to the component that asks for it (``AlbSpec.parent``), with the logical names that component
@@ -27,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.function import ExposedFunction
+from components.logs import LogTarget
 from components.naming import physical_name
 from components.network import Network
 from components.region import Region
@@ -160,6 +163,7 @@ class AlbSpec:
     health_checks: bool = False
     health_answer_path: str | None = None
     tags: Mapping[str, str] | None = None
+    access_logs: LogTarget | None = None
 
     @property
     def listener_ports(self) -> list[int]:
@@ -207,9 +211,15 @@ def build_alb(spec: AlbSpec) -> LambdaAlb:
         ip_address_type="dualstack" if spec.dual_stack else "ipv4",
         # Malformed headers are dropped rather than passed to the function.
         drop_invalid_header_fields=True,
+        access_logs=_access_logs(spec.access_logs),
         tags=tags,
         region=spec.region.arg,
-        opts=pulumi.ResourceOptions(parent=spec.parent),
+        # ELB checks that it may write to the bucket (a test file) when access logs are turned
+        # on, and refuses them otherwise: the bucket policy comes first.
+        opts=pulumi.ResourceOptions(
+            parent=spec.parent,
+            depends_on=list(spec.access_logs.ready) if spec.access_logs else [],
+        ),
     )
     target_groups = {fn.name: _target(spec, fn) for fn in spec.functions}
     listeners = _listeners(spec, alb, _default_action(spec, target_groups))
@@ -223,6 +233,12 @@ def build_alb(spec: AlbSpec) -> LambdaAlb:
         listeners=listeners,
         target_groups=target_groups,
     )
+
+
+def _access_logs(target: LogTarget | None) -> aws.lb.LoadBalancerAccessLogsArgsDict | None:
+    if target is None:
+        return None
+    return {"bucket": target.bucket, "prefix": target.prefix, "enabled": True}
 
 
 def _target(spec: AlbSpec, fn: ExposedFunction) -> aws.lb.TargetGroup:

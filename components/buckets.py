@@ -9,7 +9,10 @@ Every bucket gets the same four settings, whoever asks for it:
   owner grants (``PrivateBucket.attach_policy``), because what may read a bucket is often known
   only later: the static site's reader is a distribution created after its bucket.
 
-``components/static_site.py`` and ``components/ip_range_sync.py`` use it.
+A bucket that only accumulates (the access logs of ``components/logs.py``) also asks for
+lifecycle expiry per prefix (``PrivateBucketSpec.expiry``), so it does not grow for ever.
+
+``components/static_site.py``, ``components/ip_range_sync.py`` and ``components/logs.py`` use it.
 """
 
 from __future__ import annotations
@@ -51,10 +54,24 @@ class ChildNames:
     public_access: str
     ownership: str
     encryption: str
+    lifecycle: str = ""  # only with PrivateBucketSpec.expiry; "" = "<bucket>-lifecycle"
 
     @classmethod
     def for_bucket(cls, bucket: str) -> ChildNames:
-        return cls(f"{bucket}-public-access", f"{bucket}-ownership", f"{bucket}-encryption")
+        return cls(
+            f"{bucket}-public-access",
+            f"{bucket}-ownership",
+            f"{bucket}-encryption",
+            f"{bucket}-lifecycle",
+        )
+
+
+@dataclass(frozen=True)
+class ExpiryRule:
+    """S3 deletes the objects under ``prefix`` ``days`` days after they were written."""
+
+    prefix: str  # a key prefix, "" for the whole bucket
+    days: int
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,8 @@ class PrivateBucketSpec:
     # does not stop on its objects.
     force_destroy: bool | None = None
     names: ChildNames | None = None  # default: ChildNames.for_bucket(name)
+    # One lifecycle rule per entry; none: objects are kept until deleted.
+    expiry: Sequence[ExpiryRule] = ()
 
 
 @dataclass(frozen=True)
@@ -76,12 +95,14 @@ class PrivateBucket:
     ownership: aws.s3.BucketOwnershipControls
     encryption: aws.s3.BucketServerSideEncryptionConfiguration
     region: str | None
+    lifecycle: aws.s3.BucketLifecycleConfiguration | None = None
 
     @property
     def settled(self) -> list[pulumi.Resource]:
         """What a bucket policy or an object should follow (S3 refuses concurrent bucket-level
         changes)."""
-        return [self.public_access, self.ownership, self.encryption]
+        extra = [self.lifecycle] if self.lifecycle is not None else []
+        return [self.public_access, self.ownership, self.encryption, *extra]
 
     def attach_policy(
         self,
@@ -137,4 +158,35 @@ def private_bucket(spec: PrivateBucketSpec) -> PrivateBucket:
         region=spec.region,
         opts=here,
     )
-    return PrivateBucket(bucket, public_access, ownership, encryption, spec.region)
+    lifecycle = _lifecycle(spec, bucket, names) if spec.expiry else None
+    return PrivateBucket(bucket, public_access, ownership, encryption, spec.region, lifecycle)
+
+
+def expiry_rules(
+    expiry: Sequence[ExpiryRule],
+) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
+    """One enabled rule per prefix: expire the current objects under it after its days.
+
+    The bucket is never versioned, so an expired object is gone (no noncurrent versions).
+    """
+    return [
+        {
+            "id": f"expire-{rule.prefix.rstrip('/') or 'all'}",
+            "status": "Enabled",
+            "filter": {"prefix": rule.prefix},
+            "expiration": {"days": rule.days},
+        }
+        for rule in expiry
+    ]
+
+
+def _lifecycle(
+    spec: PrivateBucketSpec, bucket: aws.s3.Bucket, names: ChildNames
+) -> aws.s3.BucketLifecycleConfiguration:
+    return aws.s3.BucketLifecycleConfiguration(
+        names.lifecycle or f"{spec.name}-lifecycle",
+        bucket=bucket.id,
+        rules=expiry_rules(spec.expiry),
+        region=spec.region,
+        opts=pulumi.ResourceOptions(parent=spec.parent),
+    )

@@ -24,7 +24,8 @@ one default behavior carries every path.
 
 Built from the origins outwards: function URLs (or the ALB and its VPC origin) → who signs (OAC
 or the signer) → static site → web ACL → certificate → distribution → the functions'
-permissions for it → the site bucket's policy for it → the domain's DNS records.
+permissions for it → the site bucket's policy for it → the domain's DNS records →
+(``accessLogs``) its standard logs to the stack's log bucket.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from components.config import EdgeConfig
 from components.edge_signer_function import EDGE_REGION, EdgeSignerFunction, EdgeSignerFunctionArgs
 from components.edge_vpc_origin import VPC_ORIGIN_ID, VpcOriginAlb, VpcOriginSpec, build_vpc_origin
 from components.function import ExposedFunction
+from components.logs import LogBuckets, LogTarget
 from components.network import Network
 from components.region import Region
 from components.static_site import StaticSiteBucket, StaticSiteBucketArgs
@@ -78,6 +80,8 @@ class EdgeProtectedUrlArgs:
     functions: Sequence[ExposedFunction]  # each URL is made in its function's own region
     region: str  # the stack's: where the site bucket lives
     network: Network | None = None  # origin: vpc puts the ALB in its private subnets
+    # With accessLogs: the stack's log buckets (the distribution's logs go to the stack region's).
+    log_buckets: LogBuckets | None = None
 
 
 def origin_domain(function_url: str) -> str:
@@ -205,6 +209,9 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
 
         # 8. The custom domain's names point at the distribution.
         self.domain_urls = self._domain_records()
+        # 9. Standard logs, once the distribution (their source) exists.
+        if config.access_logs and args.log_buckets is not None:
+            self._access_logs(args.log_buckets.target(args.region, "cloudfront"))
 
         self.url = self.distribution.domain_name.apply(lambda d: f"https://{d}/")
         outputs: dict[str, pulumi.Input[object]] = {
@@ -426,6 +433,48 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
                 region=fn.region,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+
+    # -- standard logs ---------------------------------------------------------------------------
+
+    def _access_logs(self, target: LogTarget) -> aws.cloudwatch.LogDelivery:
+        """CloudFront standard logging (v2): source (the distribution) → destination (the log
+        bucket, under its prefix) → the delivery joining them.
+
+        Configured through the CloudWatch Logs API in us-east-1 whatever the bucket's region
+        ("you must specify the US East (N. Virginia) Region (us-east-1), even if you want to
+        enable cross Region delivery"); the legacy ``logging_config`` needs ACLs on the bucket.
+        https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging.html
+        """
+        name, here = self._name, pulumi.ResourceOptions(parent=self)
+        source = aws.cloudwatch.LogDeliverySource(
+            f"{name}-logs-source",
+            log_type="ACCESS_LOGS",
+            resource_arn=self.distribution.arn,
+            region=EDGE_REGION,
+            opts=here,
+        )
+        destination = aws.cloudwatch.LogDeliveryDestination(
+            f"{name}-logs-destination",
+            # The format of the legacy standard logs ("#Fields:" header, one line per
+            # request); it can only be set when the destination is created.
+            output_format="w3c",
+            delivery_destination_configuration={
+                # With a prefix the logs go under it (and not under AWSLogs/<account>/).
+                "destination_resource_arn": pulumi.Output.concat(
+                    target.bucket_arn, "/", target.prefix
+                ),
+            },
+            region=EDGE_REGION,
+            opts=here,
+        )
+        return aws.cloudwatch.LogDelivery(
+            f"{name}-logs-delivery",
+            delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn,
+            region=EDGE_REGION,
+            # Delivery starts writing at once: the bucket policy must admit it first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(target.ready)),
+        )
 
     # -- WAF -----------------------------------------------------------------------------------
 

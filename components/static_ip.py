@@ -26,6 +26,9 @@ then AWS managed rule groups) on every ALB, one ACL per region, because an ACL p
 resources of its own region only. The ALB sees the client's address (client IP preservation), so
 the rate limit and the IP reputation groups count real clients.
 
+``staticIp.accessLogs``: every ALB writes its access logs to the log bucket of its own region,
+and the accelerator its flow logs to the stack region's (``components/logs.py``).
+
 Built in the order a request travels, as far as each piece can name the next:
   accelerator → listener → per region: [VPC, function copies →] ALB [→ web ACL → association]
   → endpoint group; or Elastic IPs → NLB security group → NLB → ALB [→ web ACL → association]
@@ -56,8 +59,10 @@ from components.alb import (
 from components.alb import routed_functions as routed_functions
 from components.component import Component
 from components.config import FunctionConfig, NetworkConfig, RegionEndpoint, StaticIpConfig
+from components.config.access_logs import DeliveryKind
 from components.elastic_ips import public_ips_of
 from components.function import ExposedFunction, ExposedFunctions, ExposedFunctionsArgs
+from components.logs import LogBuckets, LogTarget
 from components.naming import physical_name
 from components.network import Network, NetworkArgs
 from components.region import Region
@@ -79,6 +84,8 @@ class StaticIpEntryArgs:
     # served functions (an ALB can only invoke functions of its own region).
     network_config: NetworkConfig
     function_configs: Sequence[FunctionConfig]
+    # With accessLogs: the stack's log buckets, one in each ALB's region.
+    log_buckets: LogBuckets | None = None
 
 
 def listener_ports(config: StaticIpConfig) -> list[int]:
@@ -170,14 +177,22 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
         config, name = self._args.config, self._name
         # Global: the provider sends every Global Accelerator call to us-west-2 itself, so none
         # of these three resources takes a region.
+        flow_logs = self._log_target(self._args.region, "accelerator")
         accelerator = aws.globalaccelerator.Accelerator(
             f"{name}-accelerator",
             enabled=True,
             ip_address_type=config.ip_address_type,
+            attributes=_flow_logs(flow_logs),
             tags=TAGS,
             # The two anycast IPs live and die with the accelerator: protect it so a destroy or a
             # replacement cannot hand the client a new pair.
-            opts=pulumi.ResourceOptions(parent=self, protect=config.protect_static_ips),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=config.protect_static_ips,
+                # With no grant in the bucket policy yet, Global Accelerator writes a policy of
+                # its own to the bucket when flow logs are turned on: ours comes first.
+                depends_on=list(flow_logs.ready) if flow_logs else [],
+            ),
         )
         listener = aws.globalaccelerator.Listener(
             f"{name}-listener",
@@ -262,6 +277,7 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
                 dual_stack=args.config.ip_address_type == "DUAL_STACK",
                 health_checks=health_checks,
                 tags=TAGS,
+                access_logs=self._log_target(region.name, "alb"),
             )
         )
         self._web_acl(alb, prefix, region)
@@ -291,6 +307,13 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
         associate(f"{prefix}-waf-alb", acl, alb.alb.arn, self, region.arg)
         self.web_acls[region.name] = acl.arn
 
+    def _log_target(self, region: str, kind: DeliveryKind) -> LogTarget | None:
+        """Where ``kind`` logs go in ``region``; None without ``accessLogs``."""
+        logs = self._args.log_buckets
+        if not self._args.config.access_logs or logs is None:
+            return None
+        return logs.target(region, kind)
+
     # -- NLB with Elastic IPs → ALB -------------------------------------------------------------
 
     def _nlb_entry(self) -> None:
@@ -312,6 +335,7 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
                 dual_stack=config.ip_address_type == "DUAL_STACK",
                 health_answer_path=NLB_HEALTH_PATH,
                 tags=TAGS,
+                access_logs=self._log_target(self._args.region, "alb"),
             )
         )
         self.albs = [alb]
@@ -440,3 +464,16 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
             region=None,
             opts=here,
         )
+
+
+def _flow_logs(
+    target: LogTarget | None,
+) -> aws.globalaccelerator.AcceleratorAttributesArgsDict | None:
+    """The accelerator's flow logs, to the stack region's log bucket (None: left off)."""
+    if target is None:
+        return None
+    return {
+        "flow_logs_enabled": True,
+        "flow_logs_s3_bucket": target.bucket,
+        "flow_logs_s3_prefix": target.prefix,
+    }

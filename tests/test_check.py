@@ -143,6 +143,14 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         ("waf", {"waf": WAF}, {}),
         ("nlb-waf", {"entry": "nlb", "waf": WAF}, {}),
         ("regions-waf", {"regions": REGIONS, "waf": WAF}, {}),
+        ("access-logs", {"accessLogs": True, "accessLogRetentionDays": 30}, {}),
+        ("nlb-access-logs", {"entry": "nlb", "accessLogs": True}, {}),
+        ("regions-access-logs", {"regions": REGIONS, "accessLogs": True}, {}),
+        (
+            "access-logs-with-edge",
+            {"accessLogs": True},
+            {"edge": {"enabled": True, "accessLogs": True}},
+        ),
     ],
     "ipRestrictedApi": [
         ("regional", {}, {}),
@@ -233,6 +241,7 @@ OPTIONS: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             },
             {},
         ),
+        ("access-logs", {"accessLogs": True, "accessLogRetentionDays": 7}, {}),
     ],
     "privateEndpoint": [
         ("defaults", {}, {}),

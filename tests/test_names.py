@@ -77,6 +77,9 @@ RULES: dict[str, Rule] = {
     "aws:sqs/queue:Queue": Rule("name", 80, r"[A-Za-z0-9_-]+"),
     # API Gateway CreateStage stageName: from config, validated there ([A-Za-z0-9_]{1,128}).
     "aws:apigateway/stage:Stage": Rule("stageName", 128, r"[A-Za-z0-9_]+"),
+    # CloudWatch Logs PutDeliverySource / PutDeliveryDestination name: 1 to 60, [\w-]*.
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": Rule("name", 60, r"[\w-]+"),
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": Rule("name", 60, r"[\w-]+"),
 }
 
 # Types the program registers that carry no physical name a service limits (their identity is
@@ -94,6 +97,7 @@ UNNAMED = {
     # Its name is nested in the endpoint config, with no documented limit (kept within 64 and
     # unique per stack: tests/test_edge_vpc_origin.py).
     "aws:cloudfront/vpcOrigin:VpcOrigin",
+    "aws:cloudwatch/logDelivery:LogDelivery",
     "aws:ec2/eip:Eip",
     "aws:ec2/internetGateway:InternetGateway",
     "aws:ec2/natGateway:NatGateway",
@@ -117,6 +121,7 @@ UNNAMED = {
     "aws:ram/resourceAssociation:ResourceAssociation",
     # A share's name need not be unique (RAM identifies shares by ARN); the autoname is short.
     "aws:ram/resourceShare:ResourceShare",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketObjectv2:BucketObjectv2",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     "aws:s3/bucketPolicy:BucketPolicy",
@@ -228,6 +233,12 @@ MATRIX: dict[str, dict[str, Any]] = {
             "targets": ["prefixList", "securityGroup", "wafIpSet"],
             "wafScope": "CLOUDFRONT",
         },
+    },
+    "access-logs-from-the-longest-region": {
+        "aws:region": LONGEST_REGION,
+        "functions": FUNCTIONS,
+        "staticIp": {"enabled": True, "accessLogs": True, "regions": EXTRA_REGIONS},
+        "edge": {"enabled": True, "accessLogs": True},
     },
     "every-pattern-at-once": {
         # Each entry restricts differently: intended here, this matrix is about names.

@@ -16,7 +16,8 @@ stack, the two ways through::
 
 With ``edge.signing: lambda-edge`` it adds the Lambda@Edge step: CloudFront deletes the signer's
 replicas hours after the distribution, so the function is retained (or its deletion fails
-until then) and is deleted later by hand.
+until then) and is deleted later by hand. With access logs on, it adds how to empty the log
+buckets, which ``pulumi destroy`` does not delete while they hold logs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import copy
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ NAMESPACE = f"{PROJECT}:"
 # decided by synthesizing with it, never assumed from these names.
 PROTECT_TOGGLES = (("staticIp", "protectStaticIps"), ("staticEgress", "protectEgressIps"))
 EDGE_SIGNER_COMPONENT = "lambda-exposure:index:EdgeSignerFunction"
+LOG_BUCKETS_COMPONENT = "lambda-exposure:index:LogBuckets"
+S3_BUCKET = "aws:s3/bucket:Bucket"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 # Stack names as `pulumi stack init` accepts them; they are printed into shell commands.
@@ -95,6 +98,8 @@ class Plan:
     edge_signer_retained: bool
     # Other resources pulumi destroy forgets instead of deleting (retain_on_delete).
     retained: list[Protected]
+    # Access-log buckets: no force_destroy, so destroy stops on them while they hold logs.
+    log_buckets: list[Protected] = field(default_factory=list)
 
 
 def _protected(synth: Synth, stack: str) -> list[Protected]:
@@ -161,7 +166,19 @@ def plan(config: dict[str, Any], stack: str, stack_file: Path) -> Plan:
             for r in synth.resources
             if r.retain_on_delete and r is not signer
         ],
+        log_buckets=_log_buckets(synth, stack),
     )
+
+
+def _log_buckets(synth: Synth, stack: str) -> list[Protected]:
+    by_urn = {r.urn: r for r in synth.resources}
+    return [
+        Protected(engine_urn(r, synth, stack), r.type, r.name)
+        for r in synth.resources
+        if r.type == S3_BUCKET
+        and (parent := by_urn.get(r.parent)) is not None
+        and parent.type == LOG_BUCKETS_COMPONENT
+    ]
 
 
 def _quoted(urn: str) -> str:
@@ -221,9 +238,27 @@ def render(p: Plan) -> list[str]:
         lines += ["hand if nothing else uses them:"]
         lines += [f"  {x.urn}" for x in p.retained]
         lines.append("")
+    if p.log_buckets:
+        lines += _log_bucket_steps(p)
     if p.edge_signer is not None:
         lines += _edge_steps(p)
     return lines
+
+
+def _log_bucket_steps(p: Plan) -> list[str]:
+    s = p.stack
+    lines = [
+        "Access-log buckets (staticIp.accessLogs / edge.accessLogs): logs are evidence, so they",
+        "are not force-destroyed; pulumi destroy stops on a bucket that still holds logs, after",
+        "every writer and the bucket policies are gone (nothing can write any more).",
+        f"  pulumi stack output logBuckets -s {s}      # note the bucket names first",
+        f"  pulumi destroy -s {s}                      # ends with BucketNotEmpty on those",
+        "  aws s3 sync s3://<bucket> <local dir>       # what you must keep",
+        "  aws s3 rm s3://<bucket> --recursive         # each bucket",
+        f"  pulumi destroy -s {s}",
+    ]
+    lines += [f"  ({x.urn})" for x in p.log_buckets]
+    return [*lines, ""]
 
 
 def _edge_steps(p: Plan) -> list[str]:

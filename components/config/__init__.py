@@ -11,11 +11,13 @@ Layout: ``base`` (the model base, ``ConfigError``, text matching), ``types`` (fi
 by several models: CIDR lists by family, ARNs by service, regions, retention, paths), one module
 per top-level key (``functions``, ``network``, ``static_ip``, ``ip_restricted_api``, ``edge``,
 ``private_endpoint``, ``static_egress``, ``ip_range_sync``, ``quotas``; ``waf`` is the web ACL
-settings several of them share), ``stack`` (the whole
-config and its cross-pattern rules) and ``loading`` (raw config in, messages out). Import from
+settings several of them share), ``stack`` (the whole config and its cross-pattern rules),
+``loading`` (raw config in, messages out) and ``access_logs`` (which region's log bucket
+receives which access logs). Import from
 the package itself: ``from components.config import StackConfig``.
 """
 
+from components.config.access_logs import LogDelivery, access_log_deliveries
 from components.config.base import ENTRIES, HANDLERS_DIR, PROJECT, ConfigError, ConfigModel
 from components.config.domains import ApiDomainConfig, EdgeDomainConfig
 from components.config.edge import CorsConfig, EdgeConfig
@@ -96,6 +98,7 @@ __all__ = [
     "IpRestrictedApiConfig",
     "Ipv4Cidr",
     "Ipv4Cidrs",
+    "LogDelivery",
     "LogRetentionDays",
     "ManagedRuleGroup",
     "NetworkConfig",
@@ -109,6 +112,7 @@ __all__ = [
     "StaticIpConfig",
     "Throttling",
     "WafConfig",
+    "access_log_deliveries",
     "is_account_id",
     "load_config",
     "model_in",

@@ -6,6 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from components.config.access_logs import (
+    DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+    AccessLogRetentionDays,
+)
 from components.config.base import ConfigError, ConfigModel, ascii_fullmatch
 from components.config.domains import EdgeDomainConfig
 from components.config.types import Cidr, check_unique, unique
@@ -192,6 +196,21 @@ class EdgeConfig(ConfigModel):
         default_factory=EdgeDomainConfig,
         description="Custom domain: the distribution's alternate names, their certificate "
         "(us-east-1; given, or requested and validated by DNS) and their Route 53 zone",
+    )
+
+    # Off by default: logs are billed by the GB stored.
+    access_logs: bool = Field(
+        default=False,
+        alias="accessLogs",
+        description="CloudFront standard logs (v2, W3C format) of the distribution into the "
+        "stack's private log bucket of the stack region (output `logBuckets`); S3 storage is "
+        "billed",
+    )
+    access_log_retention_days: AccessLogRetentionDays = Field(
+        default=DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+        alias="accessLogRetentionDays",
+        description="With `accessLogs`: days the log bucket keeps the distribution's logs "
+        "before S3 deletes them (lifecycle expiry)",
     )
 
     @model_validator(mode="after")

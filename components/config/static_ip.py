@@ -8,6 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from components.config.access_logs import (
+    DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+    AccessLogRetentionDays,
+)
 from components.config.base import ConfigError, ConfigModel, ascii_fullmatch, matching
 from components.config.types import (
     AcmArn,
@@ -167,4 +171,19 @@ class StaticIpConfig(ConfigModel):
         description="A REGIONAL web ACL on the ALB of every region of the entry (the stack's and "
         "each of `regions`): a per-IP rate limit, then AWS managed rule groups. The allow-list "
         "stays `allowedCidrs` (security groups)",
+    )
+
+    # Off by default: logs are billed by the GB stored (S3) and, for flow logs, delivered.
+    access_logs: bool = Field(
+        default=False,
+        alias="accessLogs",
+        description="Access logs of every ALB of the entry, and the accelerator's flow logs "
+        "with `global-accelerator`, into the stack's private log bucket of each ALB's region "
+        "(output `logBuckets`); S3 storage is billed, flow logs also per GB delivered",
+    )
+    access_log_retention_days: AccessLogRetentionDays = Field(
+        default=DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+        alias="accessLogRetentionDays",
+        description="With `accessLogs`: days the log bucket keeps this entry's logs before S3 "
+        "deletes them (lifecycle expiry)",
     )
