@@ -167,7 +167,8 @@ def test_oac_grants_are_made_in_each_functions_region() -> None:
 
 
 def test_sns_subscription_is_made_in_us_east_1_for_a_function_in_the_stack_region() -> None:
-    result = run({"ipRangeSync": {"enabled": True}})
+    # A selection AWS publishes no list for (API_GATEWAY), so the sync function exists.
+    result = run({"ipRangeSync": {"enabled": True, "services": ["API_GATEWAY"]}})
     subscription = result.one(TOPIC_SUBSCRIPTION)
     assert subscription.region == region_of_arn(IP_SPACE_CHANGED_TOPIC_ARN) == "us-east-1"
     assert subscription.inputs["topic"] == IP_SPACE_CHANGED_TOPIC_ARN

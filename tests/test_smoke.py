@@ -18,6 +18,7 @@ import datetime
 import ipaddress
 import json
 import os
+import re
 import socket
 import ssl
 import stat
@@ -843,7 +844,12 @@ def test_the_whole_run_is_bounded(serve) -> None:
     report = smoke.run(outputs, timeout=30, max_time=1)
     assert time.monotonic() - started < 3
     assert [r.result for r in report.rows] == [smoke.FAIL] * 3
-    assert all("not finished within the run's --max-time" in r.detail for r in report.rows)
+    # Started and cut off, or (on a loaded machine) not started before the deadline: either way
+    # the row says the run's bound stopped it.
+    assert all(
+        re.search(r"not (finished|started) within the run's --max-time", r.detail)
+        for r in report.rows
+    )
 
 
 def test_requests_run_concurrently(serve) -> None:
