@@ -281,6 +281,13 @@ def _networks(value: Any) -> tuple[Network, ...] | None:
         raise UsageError(f"exposure: allowedCidrs: {exc}") from None
 
 
+def _not_gettable(row: Mapping[str, Any]) -> bool:
+    """A row the program says has no path a GET reaches (``examplePath: null``, as for an API
+    door of POST routes only): the tool cannot call it without changing something, so it
+    leaves it alone. A row without the key (an older program) is checked at ``/``."""
+    return "examplePath" in row and row["examplePath"] is None
+
+
 def _example_path(row: Mapping[str, Any]) -> str:
     path = row.get("examplePath")
     return path if isinstance(path, str) and path.startswith("/") else "/"
@@ -300,7 +307,7 @@ def doors(outputs: Mapping[str, Any]) -> list[Door]:
     found: list[Door] = []
     for row in rows:
         entry = row.get("entry")
-        if entry not in HTTP_ENTRIES:
+        if entry not in HTTP_ENTRIES or _not_gettable(row):
             continue
         bases = _urls(row.get("url")) or _urls(outputs.get(_FALLBACK[entry]))
         path = _example_path(row)
@@ -330,7 +337,7 @@ def restrictions(outputs: Mapping[str, Any]) -> list[Restriction]:
     rows = outputs.get("exposure")
     found = []
     for row in rows if isinstance(rows, list) else []:
-        if not isinstance(row, dict) or row.get("allowedCidrs") is None:
+        if not isinstance(row, dict) or row.get("allowedCidrs") is None or _not_gettable(row):
             continue
         allowed = _networks(row.get("allowedCidrs"))
         assert allowed is not None

@@ -67,9 +67,12 @@ class ExposureModel:
         found = Entries(self._config, self._layout).door(entry, function, cell, method)
         return [] if found is None else found[2]
 
-    def rows(self) -> list[dict[str, str]]:
+    def rows(self) -> list[dict[str, Any]]:
         """The exposure table, one row per door: the ``exposure`` stack output's shape (with the
-        ``url`` placeholder naming the output that holds the value)."""
+        ``url`` placeholder naming the output that holds the value). ``allowedCidrs`` (a list, or
+        None when the door admits every address) and ``examplePath`` (a path it serves, None for
+        the Invoke API) are for machines: ``tools.smoke`` calls each door there and checks that a
+        caller outside the list is refused."""
         return [
             {
                 "function": d.function,
@@ -79,6 +82,8 @@ class ExposureModel:
                 "sources": str(d.sources),
                 "auth": str(d.auth),
                 "via": " → ".join(d.hops),
+                "allowedCidrs": d.allowed_cidrs,
+                "examplePath": d.example_path,
                 **({"widerExposure": "intended"} if d.wider_intended else {}),
                 **({"waf": str(d.waf)} if d.waf else {}),
             }
@@ -100,6 +105,7 @@ def _api_groups(
 ) -> list[Door]:
     """The API's doors to ``fn``: one per distinct (sources, auth), labelled by route."""
     groups: dict[tuple[str, str], tuple[Sources, Auth, set[str], bool]] = {}
+    examples: dict[tuple[str, str], str] = {}
     entries = Entries(config, layout)
     for cell in cells:
         for method in METHODS:
@@ -123,11 +129,13 @@ def _api_groups(
             }
             _, _, seen, residual = groups.get(key, (sources, auth, set(), False))
             groups[key] = (sources, auth, seen | labels, residual or not labels)
+            if method == "GET":  # what a smoke check sends
+                examples.setdefault(key, cell.path)
     router = layout.routers["ipRestrictedApi"]
     region = region_label(router, fn.name, fn.path)
     several = len(groups) > 1
     doors = []
-    for sources, auth, labels, residual in groups.values():
+    for key, (sources, auth, labels, residual) in groups.items():
         # "*/admin" only adds to a row that does not already name the route ("ANY /admin").
         named = {label.split(" ", 1)[1] for label in labels if not label.startswith("*")}
         parts = sorted(x for x in labels if not (x.startswith("*") and x[1:] in named))
@@ -142,6 +150,7 @@ def _api_groups(
                 auth,
                 entry_hops(config, "ipRestrictedApi"),
                 entry_url(config, "ipRestrictedApi"),
+                example_path=examples.get(key),
             )
         )
     return doors
@@ -178,6 +187,11 @@ def _exposure_model(config: StackConfig) -> ExposureModel:
             if entry in ("staticIp", "edge"):
                 if not any(c.function(entry) == fn.name for c in cells):
                     continue
+                # The function's own path where this entry sends it there, else any it serves.
+                own = layout.cell_of(fn.path).function(entry) == fn.name
+                example = (
+                    fn.path if own else next(c.path for c in cells if c.function(entry) == fn.name)
+                )
                 sources, _ = entries.static_ip() if entry == "staticIp" else entries.edge()
                 doors.append(
                     Door(
@@ -188,6 +202,7 @@ def _exposure_model(config: StackConfig) -> ExposureModel:
                         NONE if entry == "staticIp" else edge_auth(config),
                         entry_hops(config, entry),
                         entry_url(config, entry),
+                        example_path=example,
                     )
                 )
                 inside = internal_alb(config) if entry == "staticIp" else None
@@ -203,6 +218,7 @@ def _exposure_model(config: StackConfig) -> ExposureModel:
                             NONE,
                             entry_hops(config, "internalAlb"),
                             "",
+                            example_path=example,
                         )
                     )
             elif entry == "ipRestrictedApi":
@@ -240,6 +256,7 @@ def _exposure_model(config: StackConfig) -> ExposureModel:
                     Auth("iam", tuple(principals), "unsigned calls answer 403"),
                     entry_hops(config, "functionUrl"),
                     f"functionUrls.{fn.name}",
+                    example_path="/",
                 )
             )
         doors.append(

@@ -134,6 +134,16 @@ class Sources:
             return False
         return address in self.addresses
 
+    def restricted_cidrs(self) -> list[str] | None:
+        """The admitted addresses as CIDRs, or None when they are every address of each family
+        present (``0.0.0.0/0`` alone: an IPv4-only entry open to all)."""
+        addresses = self.addresses
+        open_v4 = addresses.v4 == (_ALL4,)
+        open_v6 = addresses.v6 in ((), (_ALL6,))
+        if open_v4 and open_v6 and not self.within_vpc:
+            return None
+        return [str(n) for n in addresses.networks()]
+
     def cidrs(self) -> str:
         """The addresses as CIDRs (``0.0.0.0/0``, not "anyone"): for messages."""
         text = ", ".join(map(str, self.addresses.networks())) or "nobody"
@@ -206,10 +216,20 @@ class Door:
     url: str
     wider_intended: bool = False
     waf: Waf | None = None  # the web ACL the entry puts in front of this door, if any
+    # A request path this door serves (HTTP doors; None for the Invoke API): what a smoke check
+    # calls at ``url``.
+    example_path: str | None = None
 
     @property
     def side_door(self) -> bool:
         return self.entry in SIDE_DOORS
+
+    @property
+    def allowed_cidrs(self) -> list[str] | None:
+        """The client addresses this door admits, as CIDRs, when that is a restriction (None:
+        every address of each family the entry carries, as for an IAM-signed side door). A deny
+        list reads as what it leaves: the complement of the denied networks."""
+        return self.sources.restricted_cidrs()
 
 
 @dataclass(frozen=True)
