@@ -1,4 +1,7 @@
-"""CloudFront in front of AWS_IAM Lambda function URLs: the edge pattern (seed 002).
+"""CloudFront in front of AWS_IAM Lambda function URLs: the edge pattern.
+
+After *Protecting an AWS Lambda function URL with Amazon CloudFront and Lambda@Edge* (AWS
+Compute Blog).
 
 Each exposed function gets a function URL whose auth type is ``AWS_IAM`` (never ``NONE``), so a
 direct call answers 403; CloudFront is the only caller able to sign. It signs in one of two ways:
@@ -6,7 +9,7 @@ direct call answers 403; CloudFront is the only caller able to sign. It signs in
 * ``signing: oac`` (default) — an Origin Access Control of origin type ``lambda``. No code runs
   at the edge. CloudFront cannot hash a request body for the viewer, so ``PUT``/``POST`` clients
   must send ``x-amz-content-sha256`` themselves.
-* ``signing: lambda-edge`` — seed 002's Lambda@Edge origin-request function
+* ``signing: lambda-edge`` — the article's Lambda@Edge origin-request function
   (``handlers/edge_signer.py``, packaged by ``components/edge_signer_function.py``), which reads
   the body (``include_body``) and signs it, so clients send plain requests.
 

@@ -1,4 +1,7 @@
-"""The Lambda@Edge function that SigV4-signs origin requests for AWS_IAM function URLs (seed 002).
+"""The Lambda@Edge function that SigV4-signs origin requests for AWS_IAM function URLs.
+
+After *Protecting an AWS Lambda function URL with Amazon CloudFront and Lambda@Edge* (AWS
+Compute Blog).
 
 Only the packaging lives here; what the function does is ``handlers/edge_signer.py``. The
 constraints below are Lambda@Edge's, not choices:

@@ -1,12 +1,13 @@
 """IpRangeSync: a function on AWS's ``AmazonIpSpaceChanged`` topic keeps allow-lists current.
 
-Seed 003: API Gateway (and CloudFront, EC2...) addresses change without a schedule, so a firewall
+After the AWS re:Post article on managing dynamic IP address changes in API Gateway:
+API Gateway (and CloudFront, EC2...) addresses change without a schedule, so a firewall
 that allow-lists them must follow ``ip-ranges.json``: "add an Amazon SNS topic trigger for a
 Lambda function [that] compares IP address ranges between a previously stored version in Amazon
 S3 and the newly updated ip-ranges.json file [and] updates IP addresses in security groups or AWS
 WAF rules", and "create a customer-managed prefix list" to centralize them.
 
-Arrows of the seed, in the order they are built here:
+The article's arrows, in the order they are built here:
   targets (managed prefix list per family, a pool of security groups, WAF IP set per family) →
   state bucket (last applied document, the runs' lease) → failure queue → function
   (handlers/ip_range_sync.py) with a role scoped to exactly those → ``AmazonIpSpaceChanged``

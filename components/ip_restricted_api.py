@@ -1,8 +1,10 @@
 """API Gateway REST API whose resource policy decides which source IPs may call which route.
 
-Seed 001: only 217.128.123.174 may ``GET /index.html``; ``Deny`` for block lists; IP and IAM
-conditions mixed per endpoint; a changed policy only takes effect after a deployment. Seed 003/004:
-the same API reachable only through an ``execute-api`` interface endpoint (PRIVATE).
+After Yan Cui's *How to create IP-protected endpoints with API Gateway and Lambda*:
+only 217.128.123.174 may ``GET /index.html``; ``Deny`` for block lists; IP and IAM
+conditions mixed per endpoint; a changed policy only takes effect after a deployment. After the
+re:Post and Lambda VPC endpoint articles: the same API reachable only through an
+``execute-api`` interface endpoint (PRIVATE).
 
 Reads like the request path: [VPC endpoint →] REST API (+ resource policy) [→ custom domain] →
 resources/methods → Lambda proxy integrations → permissions → deployment (re-made whenever the
@@ -404,7 +406,7 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
             rest_api=api.id,
             description="lambda-exposure: replaced whenever the policy or the routes change",
             # API Gateway serves a snapshot taken at deployment time: a new policy or route is
-            # live only after a new deployment (seed 001's console pitfall). Hashing both here
+            # live only after a new deployment (Yan Cui's console pitfall). Hashing both here
             # makes every such change replace the deployment on the next `pulumi up`.
             triggers={
                 "policy": self.policy.apply(digest),

@@ -1,11 +1,12 @@
 """PrivateLambdaEndpoint: an interface VPC endpoint for the Lambda API, and who may use it.
 
-Seed 004: callers inside the VPC (or a peered VPC) invoke the functions through an AWS
+After the Lambda guide's *Connecting inbound interface VPC endpoints for Lambda*:
+callers inside the VPC (or a peered VPC) invoke the functions through an AWS
 PrivateLink endpoint for ``com.amazonaws.<region>.lambda``, without an internet gateway or NAT.
 The endpoint policy names the principals, the actions and the functions: both the unqualified
-ARN and ``<arn>:*`` (every version and alias), as the seed requires.
+ARN and ``<arn>:*`` (every version and alias), as that guide requires.
 
-Arrows of the seed, in build order:
+The guide's arrows, in build order:
   caller (VPC CIDR, peered CIDRs) → security group (443) → endpoint ENIs, one per private
   subnet / AZ → endpoint policy → Lambda API (Invoke) → exposed functions.
 

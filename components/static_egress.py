@@ -4,7 +4,7 @@ Seeds 003 ("attach the Lambda function to a VPC, where subnets use a NAT gateway
 Elastic IP address for outbound traffic") and 001 (a caller without a public IP is seen as its
 NAT gateway's IP): third parties that allow-list source addresses get one fixed IP per NAT.
 
-Arrows of the seed, in the order they are built here:
+The articles' arrows, in the order they are built here:
   function (private subnets, its own security group) → private route table (0.0.0.0/0) →
   NAT gateway (public subnet) + Elastic IP → internet gateway (the Network's) → third party.
 

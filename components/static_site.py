@@ -1,7 +1,8 @@
 """The private S3 bucket behind the edge pattern's default behavior (``edge.staticSite``).
 
-Seed 002 serves its single-page app from S3 through the same distribution as the function
-URLs, so the page calls the API on its own origin (no CORS). The bucket is never public:
+The CloudFront/Lambda@Edge article serves its single-page app from S3 through the same
+distribution as the function URLs, so the page calls the API on its own origin (no CORS). The
+bucket is never public:
 public access is fully blocked, ACLs are disabled (``BucketOwnerEnforced``), objects are
 encrypted, and the only reader is CloudFront signing with an Origin Access Control of type
 ``s3`` on behalf of one distribution. That last grant, the bucket policy, needs the

@@ -212,3 +212,16 @@ def test_config_blocks_quote_the_stack_file_verbatim(tmp_path: Path) -> None:
     assert block is not None
     assert yaml.safe_load(block.group(1)) == yaml.safe_load((ROOT / example).read_text())
     assert block.group(1).startswith(f"# {example}\n")
+
+
+def test_exposure_blocks_are_the_preview_table_of_the_stack(tmp_path: Path) -> None:
+    from tools.exposure_view import exposure_rows, markdown_table
+    from tools.synth import load_stack_file, synthesize
+
+    stack = "Pulumi.dev.yaml"
+    page = _write(
+        tmp_path, "docs/x.md", f"<!-- exposure:{stack} -->\nold\n<!-- /exposure:{stack} -->\n"
+    )
+    assert doc_tables.main(["--root", str(tmp_path)]) == 0
+    result = synthesize(load_stack_file(ROOT / stack), stack="dev")
+    assert markdown_table(exposure_rows(result)) in page.read_text(encoding="utf-8")

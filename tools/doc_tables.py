@@ -26,6 +26,7 @@ picture or price in the docs is drawn or typed by hand:
                                              from its ``exposure`` output (``tools.exposure_view``)
     <!-- cost:examples/static-egress.yaml --> its fixed monthly cost before traffic (``tools.cost``)
     <!-- cost:patterns -->                   every pattern's cost, from its example (the README)
+    <!-- exposure:Pulumi.dev.yaml -->         its exposure table (the preview's, placeholder URLs)
     <!-- config:examples/edge-oac.yaml -->  the file itself, verbatim, as a YAML block: a config
                                              quoted in the docs is always one the suite synthesizes
 
@@ -53,7 +54,7 @@ from components.config import StackConfig, model_in
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "| key | default | meaning |\n|---|---|---|\n"
-_OPEN_RE = re.compile(r"<!-- (?P<kind>options|paths|cost|config):(?P<key>[^ ]*) -->\n")
+_OPEN_RE = re.compile(r"<!-- (?P<kind>options|paths|cost|config|exposure):(?P<key>[^ ]*) -->\n")
 _CLOSE = "<!-- /{kind}:{key} -->"
 # Directories that hold no docs of the repository (virtualenvs, caches, tool state).
 _SKIPPED_PARTS = {"node_modules", "__pycache__"}
@@ -253,7 +254,19 @@ def render_config(key: str) -> str:
     return f"```yaml\n# {key}\n{text.rstrip()}\n```\n"
 
 
+def render_exposure(key: str) -> str:
+    """The exposure table of the stack file ``key`` (Markdown, the preview's placeholder URLs)."""
+    from tools.exposure_view import exposure_rows, markdown_table
+
+    rows = exposure_rows(_synthesized(_stack_path("exposure", key)))
+    if not rows:
+        raise DocTableError(f"exposure:{key}: the stack has no exposure rows")
+    return markdown_table(rows) + "\n"
+
+
 def render_block(kind: str, key: str) -> str:
+    if kind == "exposure":
+        return render_exposure(key)
     if kind == "config":
         return render_config(key)
     if kind == "paths":
