@@ -40,13 +40,19 @@ CAVEAT = (
 PATTERN_EXAMPLES = {
     "staticIp global-accelerator": "static-ip-global-accelerator.yaml",
     "staticIp nlb": "static-ip-nlb.yaml",
+    "staticIp + waf": "static-ip-waf.yaml",
     "ipRestrictedApi": "ip-restricted-api.yaml",
     "ipRestrictedApi PRIVATE": "ip-restricted-api-private.yaml",
+    "ipRestrictedApi + waf": "ip-restricted-api-waf.yaml",
     "edge": "edge-oac.yaml",
-    "edge allowedCidrs": "edge-lambda-edge.yaml",
+    "edge lambda-edge + allowedCidrs": "edge-lambda-edge.yaml",
+    "edge + managedRules": "edge-managed-rules.yaml",
+    "edge origin: vpc": "edge-vpc-origin.yaml",
     "privateEndpoint": "private-endpoint.yaml",
     "staticEgress": "static-egress.yaml",
-    "ipRangeSync": "ip-range-sync.yaml",
+    "staticEgress regional": "static-egress-regional.yaml",
+    "ipRangeSync (AWS's CloudFront lists)": "ip-range-sync-managed-prefix-list.yaml",
+    "ipRangeSync (synced)": "ip-range-sync.yaml",
 }
 
 
