@@ -66,14 +66,14 @@ def test_every_top_level_key_has_a_table() -> None:
 def test_a_changed_description_makes_its_table_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     field = StaticIpConfig.model_fields["protect_static_ips"]
     monkeypatch.setattr(field, "description", "Something else entirely")
-    assert stale_tables(ROOT) == ["README.md: options:staticIp"]
+    assert stale_tables(ROOT) == ["docs/patterns/staticIp.md: options:staticIp"]
     assert doc_tables.main(["--check", "--root", str(ROOT)]) == 1
 
 
 def test_a_changed_default_makes_its_table_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     field = IpRestrictedApiConfig.model_fields["stage_name"]
     monkeypatch.setattr(field, "default", "prod")
-    assert stale_tables(ROOT) == ["README.md: options:ipRestrictedApi"]
+    assert stale_tables(ROOT) == ["docs/patterns/ipRestrictedApi.md: options:ipRestrictedApi"]
 
 
 def test_rows_show_nested_keys_yaml_defaults_and_what_the_model_enforces() -> None:

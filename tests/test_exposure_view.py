@@ -77,6 +77,6 @@ def test_the_readme_shows_the_dev_stack_table_as_the_preview_prints_it() -> None
     from tools.exposure_view import markdown_table
 
     rows = synthesize(load_stack_file(DEV_STACK)).outputs["exposure"]
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Who can reach what (exposure)", 1)[1].split("\n## ", 1)[0]
+    page = (ROOT / "docs" / "exposure.md").read_text()
+    section = page.split("## Doors", 1)[1].split("\n## ", 1)[0]
     assert markdown_table(rows) in section

@@ -200,11 +200,11 @@ def test_outputs_and_stack_are_exclusive(tmp_path) -> None:
     assert caught.value.code == 2
 
 
-def test_every_readme_invocation_names_its_function_resolvably(tmp_path, no_pulumi) -> None:
-    """The README's commands parse, and each names the function by ARN, or by a name together
-    with --outputs or --stack: never a bare config name sent to Lambda."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    commands = re.findall(r"^python -m tools\.invoke_private (.+)$", readme, flags=re.MULTILINE)
+def test_every_documented_invocation_names_its_function_resolvably(tmp_path, no_pulumi) -> None:
+    """The privateEndpoint page's commands parse, and each names the function by ARN, or by a
+    name together with --outputs or --stack: never a bare config name sent to Lambda."""
+    page = (ROOT / "docs" / "patterns" / "privateEndpoint.md").read_text(encoding="utf-8")
+    commands = re.findall(r"^python -m tools\.invoke_private (.+)$", page, flags=re.MULTILINE)
     assert len(commands) >= 3
     for command in commands:
         command = command.replace("<a lambdaEndpointDns name>", "vpce.example")

@@ -104,18 +104,21 @@ def test_dev_stack_turns_several_patterns_on() -> None:
 
 
 def _readme_yaml_blocks() -> list[dict]:
-    text = (ROOT / "README.md").read_text()
+    """The YAML blocks of every page of the docs (README, docs/, DEVELOPMENT.md)."""
+    pages = [ROOT / "README.md", ROOT / "DEVELOPMENT.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    text = "\n".join(p.read_text() for p in pages)
     blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
     parsed = [yaml.safe_load(block) for block in blocks]
     return [b for b in parsed if isinstance(b, dict) and isinstance(b.get("config"), dict)]
 
 
-def test_every_stack_config_quoted_in_the_readme_is_a_real_file() -> None:
-    # The README quotes examples; each quote must still be what examples/ (or the dev stack)
-    # holds, and so be synthesized by the test above.
+def test_every_stack_config_quoted_in_the_docs_is_a_real_file() -> None:
+    # The docs quote examples and stack files; each quote must still be what the file holds (the
+    # config: blocks of tools.doc_tables), and so be synthesized by the test above.
+
     files = {p.name: load_stack_file(p) for p in [*EXAMPLES, *STACK_FILES]}
     quoted = _readme_yaml_blocks()
     assert len(quoted) >= 6
     for block in quoted:
         matches = [name for name, config in files.items() if config == block["config"]]
-        assert matches, f"README config block matches no file in examples/: {block['config']}"
+        assert matches, f"a config block of the docs matches no file: {block['config']}"
