@@ -334,7 +334,7 @@ class EdgeProtectedUrl(Component[EdgeProtectedUrlArgs]):
 
         An alternate domain name can be on one distribution only, in any account: a name still
         on another distribution makes CloudFront refuse this one (CNAMEAlreadyExists) until it
-        is moved (README, edge caveats).
+        is moved (docs/patterns/edge.md, Caveats).
         """
         domain = self._args.config.domain
         if domain.hosted_zone_id:

@@ -146,7 +146,7 @@ class EdgeSignerFunction(Component[EdgeSignerFunctionArgs]):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # Replicas keep the function undeletable for a while after the distribution is
-                # gone; retained, it is left behind (and listed in the README) instead.
+                # gone; retained, it is left behind (and listed in docs/operations.md) instead.
                 retain_on_delete=args.retain,
             ),
         )

@@ -241,7 +241,7 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
                 network=network,
                 service_name=execute_api_service_name(self._args.region),
                 # A private API's URL resolves in the VPC only through the endpoint's private
-                # DNS (see README: this also sends calls to *public* execute-api URLs from this
+                # DNS (see docs/patterns/ipRestrictedApi.md: this also sends calls to *public* execute-api URLs from this
                 # VPC to the endpoint).
                 private_dns=network.private_dns("ipRestrictedApi.endpointType"),
                 description="execute-api interface endpoint: HTTPS from inside the VPC only",
@@ -479,7 +479,7 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
         associates with; the Stage resource gives it as ``arn``. AWS WAF lists "Amazon API
         Gateway REST API" among the regional resources it protects, naming no endpoint type, and
         the API Gateway WAF guide names no exception for PRIVATE APIs; no AWS page found says in
-        so many words that PRIVATE ones are supported (README caveat).
+        so many words that PRIVATE ones are supported (docs/patterns/ipRestrictedApi.md, Caveats).
         https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-control-access-aws-waf.html
         """
         waf = self._args.config.waf

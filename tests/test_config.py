@@ -49,7 +49,7 @@ def test_contract_keys_are_the_design_keys() -> None:
         "privateEndpoint",
         "staticEgress",
         "ipRangeSync",
-        # Not in the first contract: an addition (raised AWS quotas), see README "Names and quotas".
+        # Not in the first contract: an addition (raised AWS quotas), see docs/names-and-quotas.md.
         "quotas",
     )
 

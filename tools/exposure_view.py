@@ -148,7 +148,7 @@ def show_exposure(result: Synth, markdown: Path) -> None:
     rows = exposure_rows(result)
     if not rows:
         return
-    print("\nExposure (who can reach each function; see README 'Who can reach what'):")
+    print("\nExposure (who can reach each function; docs/exposure.md):")
     print("\n".join(f"  {line}" for line in render_table(rows)))
     with markdown.open("a") as out:
         out.write(markdown_section(rows))

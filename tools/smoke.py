@@ -1,4 +1,4 @@
-"""After-deploy smoke check: does each entry of a deployed stack keep the README's promises?
+"""After-deploy smoke check: does each entry of a deployed stack keep the promises of the docs?
 
 Reads the stack outputs, calls every URL in them over HTTP(S), and prints one row per check::
 

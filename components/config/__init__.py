@@ -2,7 +2,7 @@
 
 Every key of the contract is a typed field, with its default in code (Pulumi.yaml defaults are
 not applied under mocks, and a program whose behaviour depends on them cannot be tested) and a
-``description`` (the README's options tables are generated from them: ``python -m
+``description`` (the docs' options tables are generated from them: ``python -m
 tools.doc_tables``). ``load_config()`` turns raw stack config into frozen objects, or stops the
 program with one ``pulumi.RunError`` per bad value, naming its key path, *before* any resource
 is registered. Components receive these objects and never read ``pulumi.Config`` themselves.

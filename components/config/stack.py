@@ -465,7 +465,7 @@ class StackConfig(ConfigModel):
         return self
 
 
-# Top-level keys, in contract order: the key set Pulumi.yaml declares and the README documents.
+# Top-level keys, in contract order: the key set Pulumi.yaml declares and docs/ documents.
 TOP_LEVEL_KEYS = tuple(
     (field.alias or name) for name, field in StackConfig.model_fields.items() if name != "region"
 )
