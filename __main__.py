@@ -3,10 +3,10 @@
 Reads the stack config (validated in one place, ``components.config``), creates the network
 only when an enabled pattern needs one, the exposed functions, then each enabled exposure
 pattern with only the functions it exposes (``functions[].expose``), and exports the stack
-outputs (docs/design.md, "Outputs contract"), ``exposure`` included: who can reach each function, through
-which entry, from where (``components.exposure``). Each component takes ``(name, args)``, its
-``args`` a small dataclass next to it. Pattern modules are imported only when enabled, so a
-stack pays (in import time and in resources) only for what it turns on.
+outputs (docs/design.md, "Outputs contract"), ``exposure`` included: who can reach each
+function, through which entry, from where (``components.exposure``). Each component takes
+``(name, args)``, its ``args`` a small dataclass next to it. Pattern modules are imported only
+when enabled, so a stack pays (in import time and in resources) only for what it turns on.
 """
 
 from __future__ import annotations

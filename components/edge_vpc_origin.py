@@ -19,8 +19,8 @@ once CloudFront has deployed the origin (minutes into the update), it is found o
 pattern AWS reserves, and a preview could not show the rule. For an internal ALB, which only a
 VPC origin in its VPC can reach from those addresses, our reading is that the two differ only in
 a VPC shared with other accounts (VPC sharing), whose VPC origins send from the same prefix list
-(docs/patterns/edge.md, Caveats); the guide does not say what else the service group excludes. The list
-weighs 55 rules
+(docs/patterns/edge.md, Caveats); the guide does not say what else the service group excludes.
+The list weighs 55 rules
 against the group's quota of 60 (``components/quotas.py``), so it is referenced once, on the one
 port the VPC origin uses.
 

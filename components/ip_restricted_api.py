@@ -241,8 +241,8 @@ class IpRestrictedApi(Component[IpRestrictedApiArgs]):
                 network=network,
                 service_name=execute_api_service_name(self._args.region),
                 # A private API's URL resolves in the VPC only through the endpoint's private
-                # DNS (see docs/patterns/ipRestrictedApi.md: this also sends calls to *public* execute-api URLs from this
-                # VPC to the endpoint).
+                # DNS (see docs/patterns/ipRestrictedApi.md: this also sends calls to *public*
+                # execute-api URLs from this VPC to the endpoint).
                 private_dns=network.private_dns("ipRestrictedApi.endpointType"),
                 description="execute-api interface endpoint: HTTPS from inside the VPC only",
             )
