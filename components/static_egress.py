@@ -30,7 +30,7 @@ import pulumi_aws as aws
 
 from components.component import Component
 from components.config import StaticEgressConfig
-from components.elastic_ips import public_ips_of
+from components.elastic_ips import addresses
 from components.function import VpcPlacement
 from components.network import Network
 
@@ -132,24 +132,12 @@ class StaticEgress(Component[StaticEgressArgs]):
     def _elastic_ips(self, count: int) -> tuple[list[pulumi.Input[str]], list[pulumi.Output[str]]]:
         """Allocation ids and public IPs of the ``count`` Elastic IPs, in zone order: the
         user's own (looked up, never a resource of this stack), or new ones."""
-        config, name = self._args.config, self._name
-        if config.eip_allocation_ids:
-            # The config checked their number.
-            return list(config.eip_allocation_ids), public_ips_of(self, config.eip_allocation_ids)
-        # The EIPs are what third parties allow-list: protected by default so neither a
-        # `pulumi destroy` nor a change that would replace them can release the addresses.
-        # They are separate resources from the NAT, so replacing a NAT keeps its IP.
-        eips = [
-            aws.ec2.Eip(
-                f"{name}-ip-{index}",
-                domain="vpc",
-                tags={**TAGS, "Name": f"{name}-ip-{index}"},
-                region=None,
-                opts=pulumi.ResourceOptions(parent=self, protect=config.protect_egress_ips),
-            )
-            for index in range(count)
-        ]
-        return [eip.allocation_id for eip in eips], [eip.public_ip for eip in eips]
+        config = self._args.config
+        return addresses(
+            self,
+            config.eip_allocation_ids,
+            (f"{self._name}-ip", count, config.protect_egress_ips, TAGS),
+        )
 
     def _nat(self, index: int, allocation_id: pulumi.Input[str]) -> aws.ec2.NatGateway:
         """The zonal NAT gateway in public subnet ``index``, with that Elastic IP."""

@@ -60,7 +60,7 @@ from components.alb import routed_functions as routed_functions
 from components.component import Component
 from components.config import FunctionConfig, NetworkConfig, RegionEndpoint, StaticIpConfig
 from components.config.access_logs import DeliveryKind
-from components.elastic_ips import public_ips_of
+from components.elastic_ips import addresses
 from components.function import ExposedFunction, ExposedFunctions, ExposedFunctionsArgs
 from components.logs import LogBuckets, LogTarget
 from components.naming import physical_name
@@ -362,23 +362,13 @@ class StaticIpEntry(Component[StaticIpEntryArgs]):
         """Allocation ids and public IPs of the NLB's Elastic IPs, one per public subnet: the
         user's own (``eipAllocationIds``: looked up, never a resource of this stack, so no
         destroy can release them), or new ones."""
-        config, name = self._args.config, self._name
-        if config.eip_allocation_ids:
-            # The config checked their number.
-            return list(config.eip_allocation_ids), public_ips_of(self, config.eip_allocation_ids)
-        eips = [
-            aws.ec2.Eip(
-                f"{name}-eip-{index}",
-                domain="vpc",
-                tags={**TAGS, "Name": f"{name}-eip-{index}"},
-                region=None,
-                # The addresses the client allow-lists: never released by a destroy or by a
-                # change elsewhere in the stack unless protectStaticIps is turned off first.
-                opts=pulumi.ResourceOptions(parent=self, protect=config.protect_static_ips),
-            )
-            for index in range(len(self._args.network.public_subnet_ids))
-        ]
-        return [eip.allocation_id for eip in eips], [eip.public_ip for eip in eips]
+        config = self._args.config
+        count = len(self._args.network.public_subnet_ids)
+        return addresses(
+            self,
+            config.eip_allocation_ids,
+            (f"{self._name}-eip", count, config.protect_static_ips, TAGS),
+        )
 
     def _nlb(
         self, allocations: Sequence[pulumi.Input[str]]

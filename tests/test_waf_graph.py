@@ -93,6 +93,18 @@ def acl_by_arn(result: Synth, arn: str) -> Resource:
     return found
 
 
+def assert_the_waf_of_waf(acl: Resource) -> None:
+    """``acl`` is what ``waf()`` asks for: default allow, the rate rule first, then the groups in
+    their order, every rule and the ACL visible (metrics and sampled requests)."""
+    assert acl.inputs["defaultAction"] == {"allow": {}}
+    assert [without_visibility(r) for r in sorted_rules(acl)] == [
+        rate_rule(1000, 0),
+        group_rule(GROUPS[0], 1),
+        group_rule(GROUPS[1], 2),
+    ]
+    assert_visible(acl)
+
+
 def albs(result: Synth) -> list[Resource]:
     return [r for r in result.of_type(LB) if r.inputs["loadBalancerType"] == "application"]
 
@@ -106,13 +118,7 @@ def test_static_ip_waf_is_a_regional_acl_on_the_alb(synth) -> None:
     acl = result.one(WEB_ACL)
     assert acl.inputs["scope"] == "REGIONAL"
     assert acl.region is None  # the provider's region: the ALB's
-    assert acl.inputs["defaultAction"] == {"allow": {}}
-    assert [without_visibility(r) for r in sorted_rules(acl)] == [
-        rate_rule(1000, 0),
-        group_rule(GROUPS[0], 1),
-        group_rule(GROUPS[1], 2),
-    ]
-    assert_visible(acl)
+    assert_the_waf_of_waf(acl)
     assert result.of_type(IP_SET) == []  # staticIp's allow-list is its security groups'
     association = association_of(result, alb.outputs["arn"])
     assert association.inputs["webAclArn"] == acl.outputs["arn"]
@@ -146,11 +152,7 @@ def test_every_region_gets_its_own_acl_on_its_own_alb(synth) -> None:
         # The stack region's children leave region to the provider; the others name theirs.
         expected = None if region == STACK_REGION else region
         assert (acl.region, association.region) == (expected, expected)
-        assert [without_visibility(r) for r in sorted_rules(acl)] == [
-            rate_rule(1000, 0),
-            group_rule(GROUPS[0], 1),
-            group_rule(GROUPS[1], 2),
-        ]
+        assert_the_waf_of_waf(acl)
         found[region] = acl.name
     assert found == {
         STACK_REGION: "static-ip-waf",
@@ -179,13 +181,7 @@ def test_api_waf_is_a_regional_acl_on_the_stage(synth, endpoint_type: str) -> No
     stage, api = result.one(STAGE), result.one(REST_API)
     acl = result.one(WEB_ACL)
     assert (acl.inputs["scope"], acl.region) == ("REGIONAL", None)
-    assert acl.inputs["defaultAction"] == {"allow": {}}
-    assert [without_visibility(r) for r in sorted_rules(acl)] == [
-        rate_rule(1000, 0),
-        group_rule(GROUPS[0], 1),
-        group_rule(GROUPS[1], 2),
-    ]
-    assert_visible(acl)
+    assert_the_waf_of_waf(acl)
     association = result.one(ASSOCIATION)
     # WAF names a stage arn:aws:apigateway:<region>::/restapis/<id>/stages/<name>.
     assert association.inputs["resourceArn"] == stage.outputs["arn"]
