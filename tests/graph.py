@@ -212,3 +212,22 @@ def permissions(
         if (function is None or p.inputs["function"] == function)
         and (principal is None or p.inputs["principal"] == principal)
     ]
+
+
+def synthetic_resource(type_: str, name: str, inputs: dict[str, Any]) -> Resource:
+    """A custom resource no synthesis made: for checks of shapes the program never registers."""
+    return Resource(
+        type=type_,
+        name=name,
+        urn=f"urn:pulumi:test::lambda-exposure::{type_}::{name}",
+        inputs=inputs,
+        outputs={},
+        parent="",
+        dependencies=[],
+        protect=False,
+        retain_on_delete=False,
+        delete_before_replace=False,
+        custom=True,
+        provider="",
+        ignore_changes=[],
+    )

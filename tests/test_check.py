@@ -20,7 +20,15 @@ import pytest
 from components import edge as edge_module
 from components import function as function_module
 from components import waf as waf_module
-from tests.graph import BUCKET, BUCKET_ENCRYPTION, LB, LOG_GROUP, NETWORK_COMPONENT, ROLE
+from tests.graph import (
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    LB,
+    LOG_GROUP,
+    NETWORK_COMPONENT,
+    ROLE,
+    synthetic_resource,
+)
 from tests.samples import EXISTING_VPC, SHIPPED, certificate_arn
 from tools import check as check_module
 from tools.check import NAME_RULES, Finding, check, check_resource, name_problems
@@ -685,21 +693,7 @@ def test_numbers_come_back_as_floats_and_integral_ones_are_integers(synth_shared
 
 
 def _resource(type_: str, name: str, inputs: dict[str, Any]) -> Resource:
-    return Resource(
-        type=type_,
-        name=name,
-        urn=f"urn:pulumi:test::lambda-exposure::{type_}::{name}",
-        inputs=inputs,
-        outputs={},
-        parent="",
-        dependencies=[],
-        protect=False,
-        retain_on_delete=False,
-        delete_before_replace=False,
-        custom=True,
-        provider="",
-        ignore_changes=[],
-    )
+    return synthetic_resource(type_, name, inputs)
 
 
 POLICY = '{"Version": "2012-10-17", "Statement": []}'

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.graph import synthetic_resource
 from tools import cost
 from tools.synth import REPO_ROOT, Resource, Synth, load_stack_file
 
@@ -132,21 +133,7 @@ def test_patterns_billed_per_request_have_no_fixed_cost(synth, name: str) -> Non
 
 
 def _resource(type_: str, name: str, **inputs: Any) -> Resource:
-    return Resource(
-        type=type_,
-        name=name,
-        urn=f"urn:pulumi:t::lambda-exposure::{type_}::{name}",
-        inputs=inputs,
-        outputs={},
-        parent="",
-        dependencies=[],
-        protect=False,
-        retain_on_delete=False,
-        delete_before_replace=False,
-        custom=True,
-        provider="",
-        ignore_changes=[],
-    )
+    return synthetic_resource(type_, name, inputs)
 
 
 def _graph(*resources: Resource) -> Synth:
