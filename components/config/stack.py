@@ -200,7 +200,7 @@ class StackConfig(ConfigModel):
     @model_validator(mode="after")
     def _edge_vpc_origin_fits(self) -> StackConfig:
         """edge.origin: vpc puts an internal ALB in the VPC: its region, subnets and functions."""
-        edge, net = self.edge, self.network
+        edge = self.edge
         if not edge.enabled or edge.origin != "vpc":
             return self
         if self.region not in VPC_ORIGIN_REGIONS:
@@ -209,26 +209,32 @@ class StackConfig(ConfigModel):
                 f"(supported: {', '.join(sorted(VPC_ORIGIN_REGIONS))}); use origin: function-url"
             )
         # The ALB behind the VPC origin spans two zones or more, like staticIp's.
+        self._alb_fits(
+            "edge", "edge.origin: vpc", "the VPC origin's", "with edge.origin: vpc, the ALB"
+        )
+        return self
+
+    def _alb_fits(self, entry: str, who: str, whose: str, alb: str) -> None:
+        """The rules of an entry's internal ALB: subnets in two zones or more, and functions of
+        the stack's region only (an ALB invokes functions of its own region)."""
+        net = self.network
         if net.existing and len(net.private_subnet_ids) < 2:
             raise ConfigError(
-                "network.privateSubnetIds: edge.origin: vpc needs private subnets in at least 2 "
-                "availability zones (the VPC origin's Application Load Balancer spans two zones "
-                "or more)"
+                f"network.privateSubnetIds: {who} needs private subnets in at least 2 "
+                f"availability zones ({whose} Application Load Balancer spans two zones or more)"
             )
         if not net.existing and net.az_count < 2:
             raise ConfigError(
-                "network.azCount: edge.origin: vpc needs at least 2 availability zones (the VPC "
-                "origin's Application Load Balancer spans two zones or more)"
+                f"network.azCount: {who} needs at least 2 availability zones ({whose} "
+                "Application Load Balancer spans two zones or more)"
             )
-        for index, fn in self._indexed("edge"):
+        for index, fn in self._indexed(entry):
             if fn.arn and fn.arn.split(":")[3] != self.region:
                 raise ConfigError(
-                    f"functions[{index}].arn: with edge.origin: vpc, the ALB in {self.region} "
-                    f"invokes the functions, and an ALB can only invoke functions of its own "
-                    f"region; this one is in {fn.arn.split(':')[3]} (leave edge out of "
-                    f"functions[{index}].expose)"
+                    f"functions[{index}].arn: {alb} in {self.region} can only invoke functions "
+                    f"of its own region; this one is in {fn.arn.split(':')[3]} (leave {entry} "
+                    f"out of functions[{index}].expose)"
                 )
-        return self
 
     @model_validator(mode="after")
     def _static_ip_fits(self) -> StackConfig:
@@ -238,23 +244,7 @@ class StackConfig(ConfigModel):
             return self
         net = self.network
         # An ALB needs subnets in two zones or more; with one zone neither entry can be built.
-        if net.existing and len(net.private_subnet_ids) < 2:
-            raise ConfigError(
-                "network.privateSubnetIds: staticIp needs private subnets in at least 2 "
-                "availability zones (its Application Load Balancer spans two zones or more)"
-            )
-        if not net.existing and net.az_count < 2:
-            raise ConfigError(
-                "network.azCount: staticIp needs at least 2 availability zones (its Application "
-                "Load Balancer spans two zones or more)"
-            )
-        for index, fn in self._indexed("staticIp"):
-            if fn.arn and fn.arn.split(":")[3] != self.region:
-                raise ConfigError(
-                    f"functions[{index}].arn: staticIp's ALB in {self.region} can only invoke "
-                    f"functions of its own region; this one is in {fn.arn.split(':')[3]} "
-                    f"(leave staticIp out of functions[{index}].expose)"
-                )
+        self._alb_fits("staticIp", "staticIp", "its", "staticIp's ALB")
         if sip.https and sip.certificate_arn.split(":")[3] != self.region:
             raise ConfigError(
                 f"staticIp.certificateArn: the ALB in {self.region} needs an ACM certificate of "
