@@ -23,7 +23,8 @@ SECTIONS = (
     "Costs",
     "Caveats",
 )
-DOCS = [p for p in markdown_files(ROOT) if p.parts[len(ROOT.parts)] != "tests"]
+# tests/ holds no docs; preview/ is what tools.preview writes (not in the repository).
+DOCS = [p for p in markdown_files(ROOT) if p.parts[len(ROOT.parts)] not in ("tests", "preview")]
 
 
 def _rel(path: Path) -> str:
